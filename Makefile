@@ -1,0 +1,50 @@
+# eventmgr: `make run` to try it, `make test` to check it. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := app
+
+.PHONY: run test lint format install install-dev demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the pins change.
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: install, migrate the SQLite database, load the demo meeting if it is empty, serve on PORT
+run: install
+	APP_ENV=$${APP_ENV:-development} $(BIN)/flask db upgrade
+	APP_ENV=$${APP_ENV:-development} $(BIN)/flask demo load --if-empty
+	APP_ENV=$${APP_ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## demo: (re)load the demo data; safe to repeat
+demo: install
+	APP_ENV=$${APP_ENV:-development} $(BIN)/flask demo load
+
+## test: install the test tools and run the whole suite (TEST_DATABASE_URL selects PostgreSQL)
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## lint: ruff's checks and formatting, as CI runs them
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

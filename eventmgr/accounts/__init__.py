@@ -1,0 +1,1 @@
+"""Accounts: sign-up, log-in, profiles and roles."""

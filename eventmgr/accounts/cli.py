@@ -1,0 +1,6 @@
+"""Placeholder."""
+
+import click
+from flask.cli import AppGroup
+
+users_cli = AppGroup("users", help="Manage user accounts.")

@@ -1,0 +1,5 @@
+"""Placeholder."""
+
+from flask.cli import AppGroup
+
+demo_cli = AppGroup("demo", help="Demo data.")

@@ -1,0 +1,1 @@
+"""Events: meetings, their speakers and their key questions."""

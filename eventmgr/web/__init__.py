@@ -1,0 +1,1 @@
+"""What every page shares: Markdown, security headers, error pages, time display, redirects."""
