@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from eventmgr import create_app
 from eventmgr.extensions import db as _db
@@ -86,15 +86,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def empty_all_tables() -> None:
+@pytest.fixture(scope="session")
+def cleanup_engine(database_url: str) -> Iterator[Engine]:
+    """A connection pool of the test run's own, used to empty the tables after each test."""
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def empty_all_tables(engine: Engine) -> None:
     """Delete every row, children before parents, so the next test starts from nothing."""
-    with _db.engine.begin() as connection:
+    with engine.begin() as connection:
         for table in reversed(_db.metadata.sorted_tables):
             connection.execute(table.delete())
 
 
 @pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+def make_app(database_url: str, cleanup_engine: Engine) -> Iterator[Callable[..., Flask]]:
     """Build an app with extra configuration (e.g. WTF_CSRF_ENABLED=True); cleaned up after."""
     apps: list[Flask] = []
 
@@ -107,9 +115,8 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
     for built in apps:
         with built.app_context():
             _db.session.remove()
-            if built is apps[0]:
-                empty_all_tables()
             _db.engine.dispose()
+    empty_all_tables(cleanup_engine)
 
 
 @pytest.fixture
