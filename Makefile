@@ -20,6 +20,10 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
+# axe-core for the accessibility checks in tests/e2e, from package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -34,7 +38,7 @@ demo: install
 	APP_ENV=$${APP_ENV:-development} $(BIN)/flask demo load
 
 ## test: install the test tools and run the whole suite (TEST_DATABASE_URL selects PostgreSQL)
-test: install-dev
+test: install-dev node_modules/.package-lock.json
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## lint: ruff's checks and formatting, as CI runs them

@@ -145,8 +145,13 @@ def _build_event(*, slug: str, title: str, summary: str, description: str, day: 
     )
     for position, (name, affiliation, talk_title, bio) in enumerate(speakers, start=1):
         event.speakers.append(
-            Speaker(position=position, name=name, affiliation=affiliation,
-                    talk_title=talk_title, bio=bio)  # fmt: skip
+            Speaker(
+                position=position,
+                name=name,
+                affiliation=affiliation,
+                talk_title=talk_title,
+                bio=bio,
+            )  # fmt: skip
         )
     for position, (question_title, body) in enumerate(questions, start=1):
         event.questions.append(Question(position=position, title=question_title, body=body))

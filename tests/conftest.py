@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import flask_migrate
@@ -17,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine, make_url
 
 from eventmgr import create_app
@@ -244,3 +247,49 @@ def login_as(client: FlaskClient) -> Callable[..., None]:
             session["_fresh"] = True
 
     return log_in
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """`with count_queries() as statements:` collects the SQL the app runs inside the block."""
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        with app.app_context():
+            engine = _db.engine
+        statements: list[str] = []
+
+        def record(connection, cursor, statement, parameters, context, executemany) -> None:
+            statements.append(statement)
+
+        sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+
+    return counting
+
+
+def fresh_database_url(tmp_path: Path, suffix: str) -> str:
+    """A new empty database of this run's kind: an SQLite file, or a PostgreSQL database named
+    after TEST_DATABASE_URL's with `_suffix` appended (dropped first if a previous run left it)."""
+    if not is_postgres():
+        return f"sqlite:///{tmp_path / (suffix + '.sqlite3')}"
+    url = make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_{suffix}"
+    drop_postgres_database(url.set(database=name).render_as_string(hide_password=False))
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop the PostgreSQL database named in `url`, disconnecting anyone still using it."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()

@@ -6,31 +6,21 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from eventmgr import create_app
 from eventmgr.database import alembic_options
 from eventmgr.extensions import db
-from tests.conftest import TEST_DATABASE_URL, base_config, is_postgres
+from tests.conftest import base_config, drop_postgres_database, fresh_database_url, is_postgres
 
 
 @pytest.fixture
 def empty_database_url(tmp_path):
     """A brand-new empty database of the kind this run tests (SQLite file or PostgreSQL)."""
-    if not is_postgres():
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    url = make_url(TEST_DATABASE_URL)
-    name = f"{url.database}_migrations"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    url = fresh_database_url(tmp_path, "migrations")
+    yield url
+    if is_postgres():
+        drop_postgres_database(url)
 
 
 def schema_differences(app):

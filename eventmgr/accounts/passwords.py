@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -20,15 +22,33 @@ def _hasher() -> PasswordHasher:
     )
 
 
+def _normalise(password: str) -> str:
+    # The same characters typed on different systems can arrive as different code points ("é" as
+    # one or two); NFKC makes them hash alike, as NIST SP 800-63B recommends.
+    return unicodedata.normalize("NFKC", password)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None; only its length counts (no composition rules)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return (
+            f"Use at least {MIN_PASSWORD_LENGTH} characters. "
+            "A few unrelated words together make a strong password."
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    return None
+
+
 def hash_password(password: str) -> str:
     """An Argon2id hash of the whole password (never truncated)."""
-    return _hasher().hash(password)
+    return _hasher().hash(_normalise(password))
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether `password` matches `password_hash`; False for a malformed hash too."""
     try:
-        return _hasher().verify(password_hash, password)
+        return _hasher().verify(password_hash, _normalise(password))
     except (VerificationError, InvalidHashError):
         return False
 

@@ -8,7 +8,7 @@ from markdown_it import MarkdownIt
 #: Elements Markdown can produce that we keep; anything else is stripped with its markup.
 ALLOWED_TAGS = frozenset(
     {
-        "a", "abbr", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+        "a", "abbr", "blockquote", "br", "code", "em", "h3", "h4", "h5", "h6",
         "hr", "li", "ol", "p", "pre", "strong", "ul", "img", "del", "s",
     }
 )  # fmt: skip
@@ -24,9 +24,17 @@ ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _renderer = MarkdownIt("js-default")
 
 
+#: Markdown headings start at h3: the page around them already has its h1 and h2 sections.
+HEADING_OFFSET = 2
+
+
 def render_markdown(text: str) -> str:
     """Render user Markdown to HTML that is safe to insert into a page."""
-    html = _renderer.render(text or "")
+    tokens = _renderer.parse(text or "")
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + HEADING_OFFSET, 6)}"
+    html = _renderer.renderer.render(tokens, _renderer.options, {})
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
@@ -10,20 +11,27 @@ class LocalTimeError(ValueError):
     """A wall-clock time that cannot be turned into one instant in the given zone."""
 
 
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def is_valid_timezone(name: str) -> bool:
-    """Whether `name` is an IANA time zone this machine knows."""
-    if not name or name != name.strip():
+    """Whether `name` is an IANA time zone this machine knows; never raises, whatever `name` is."""
+    # Look the name up before ZoneInfo sees it: "Europe" (a directory) or a very long string make
+    # ZoneInfo raise OSError rather than report an unknown zone.
+    if name not in _known_timezones():
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
 
 def common_timezones() -> list[str]:
     """Sorted IANA zone names for a select box (Area/Location forms, plus UTC)."""
-    names = {name for name in available_timezones() if "/" in name and not name.startswith("Etc/")}
+    names = {name for name in _known_timezones() if "/" in name and not name.startswith("Etc/")}
     return sorted(names | {"UTC"})
 
 

@@ -53,7 +53,9 @@ def test_markdown_never_lets_scripts_through(source):
 
 
 def test_markdown_renders_commonmark():
-    html = render_markdown("**bold**, *em*, `code`\n\n> quoted\n\n- one\n- two\n\n[NetIKX](https://netikx.example)")
+    html = render_markdown(
+        "**bold**, *em*, `code`\n\n> quoted\n\n- one\n- two\n\n[NetIKX](https://netikx.example)"
+    )
     assert "<strong>bold</strong>" in html
     assert "<em>em</em>" in html
     assert "<code>code</code>" in html

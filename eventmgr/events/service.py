@@ -1,0 +1,365 @@
+"""Meeting rules: creating and editing meetings, their life cycle, speakers and key questions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import abort
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import select
+from sqlalchemy.orm import defer, selectinload
+
+from eventmgr.accounts.models import User
+from eventmgr.database import utcnow
+from eventmgr.events.models import DiscussionPolicy, Event, EventStatus, Question, Speaker
+from eventmgr.extensions import db
+from eventmgr.web.markdown import render_markdown
+from eventmgr.web.times import is_valid_timezone, to_local
+
+#: The slug column's length; suffixes such as "-2" are kept inside it.
+SLUG_MAX_LENGTH = 120
+#: What a generated slug looks like; anything else in a URL cannot be a meeting.
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+#: Schemes an online link may use: a meeting link must open in a browser, never run script.
+ONLINE_URL_SCHEMES = frozenset({"http", "https"})
+#: Statuses the public sees; drafts are for organisers only.
+LISTED_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+
+
+class EventError(ValueError):
+    """A meeting change that the rules refuse; the message is safe to show."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventDetails:
+    """Everything an organiser enters about a meeting, with times already in UTC."""
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    summary: str = ""
+    description: str = ""
+    venue_name: str = ""
+    venue_address: str = ""
+    online_url: str = ""
+    capacity: int | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    discussion_policy: str = DiscussionPolicy.ATTENDEES
+
+
+# Loading -----------------------------------------------------------------------------------------
+
+
+def can_manage_events(user: Any) -> bool:
+    """Whether `user` (possibly anonymous) may create, edit, publish and cancel meetings."""
+    return bool(user is not None and user.is_authenticated and user.is_organiser)
+
+
+def _with_programme(statement: Any) -> Any:
+    """The statement with speakers and questions loaded up front: a fixed number of queries."""
+    return statement.options(selectinload(Event.speakers), selectinload(Event.questions))
+
+
+def get_event_by_slug(slug: str) -> Event | None:
+    """The meeting with this slug, its speakers and questions loaded, or None (any status)."""
+    # Odd strings (too long, NUL bytes, capitals) cannot be slugs; don't send them to the database.
+    if len(slug) > SLUG_MAX_LENGTH or not SLUG_PATTERN.fullmatch(slug):
+        return None
+    return db.session.scalar(_with_programme(select(Event).where(Event.slug == slug)))
+
+
+def get_event_or_404(slug: str) -> Event:
+    """The meeting with this slug whatever its status; aborts with 404 if there is none."""
+    event = get_event_by_slug(slug)
+    if event is None:
+        abort(404)
+    return event
+
+
+def get_visible_event_or_404(slug: str, user: Any) -> Event:
+    """The meeting if `user` may see it (drafts: organisers only); aborts with 404 otherwise."""
+    event = get_event_or_404(slug)
+    if event.is_draft and not can_manage_events(user):
+        abort(404)
+    return event
+
+
+def get_speaker_or_404(event: Event, speaker_id: int) -> Speaker:
+    """The speaker `speaker_id` of this meeting; aborts with 404 if it belongs elsewhere."""
+    speaker = next((speaker for speaker in event.speakers if speaker.id == speaker_id), None)
+    if speaker is None:
+        abort(404)
+    return speaker
+
+
+def get_question_or_404(event: Event, question_id: int) -> Question:
+    """The key question `question_id` of this meeting; aborts with 404 if it belongs elsewhere."""
+    question = next((question for question in event.questions if question.id == question_id), None)
+    if question is None:
+        abort(404)
+    return question
+
+
+# Lists -------------------------------------------------------------------------------------------
+
+
+def _listing(*conditions: Any) -> Any:
+    """Meetings matching `conditions`, without the long description columns lists never show."""
+    # raiseload: a template that starts showing descriptions fails loudly instead of issuing one
+    # query per meeting.
+    return (
+        select(Event)
+        .where(*conditions)
+        .options(
+            defer(Event.description, raiseload=True), defer(Event.description_html, raiseload=True)
+        )
+    )
+
+
+def upcoming_events(*, page: int, per_page: int, now: datetime | None = None) -> Pagination:
+    """Published and cancelled meetings that have not ended, soonest first, one page of them."""
+    statement = _listing(
+        Event.status.in_(LISTED_STATUSES), Event.ends_at > (now or utcnow())
+    ).order_by(Event.starts_at, Event.id)
+    return db.paginate(statement, page=page, per_page=per_page)
+
+
+def past_events(*, page: int, per_page: int, now: datetime | None = None) -> Pagination:
+    """Published and cancelled meetings that have ended, latest first, one page of them."""
+    statement = _listing(
+        Event.status.in_(LISTED_STATUSES), Event.ends_at <= (now or utcnow())
+    ).order_by(Event.starts_at.desc(), Event.id.desc())
+    return db.paginate(statement, page=page, per_page=per_page)
+
+
+def next_events(*, limit: int, now: datetime | None = None) -> Sequence[Event]:
+    """The next `limit` published or cancelled meetings that have not ended, soonest first."""
+    statement = (
+        _listing(Event.status.in_(LISTED_STATUSES), Event.ends_at > (now or utcnow()))
+        .order_by(Event.starts_at, Event.id)
+        .limit(limit)
+    )
+    return db.session.scalars(statement).all()
+
+
+def draft_events() -> Sequence[Event]:
+    """Every draft meeting, soonest first (for organisers)."""
+    statement = _listing(Event.status == EventStatus.DRAFT).order_by(Event.starts_at, Event.id)
+    return db.session.scalars(statement).all()
+
+
+# Slugs -------------------------------------------------------------------------------------------
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by hyphens: 'Café Society!' → 'cafe-society'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def _fit(base: str, suffix: str = "") -> str:
+    """`base` cut so that base + suffix fits the slug column, without a dangling hyphen."""
+    return base[: SLUG_MAX_LENGTH - len(suffix)].rstrip("-") + suffix
+
+
+def unique_slug(title: str, starts_at: datetime, zone_name: str) -> str:
+    """A free slug from the meeting's local start date and title, with -2, -3… on collision."""
+    local_date = to_local(starts_at, zone_name).date()
+    base = _fit(f"{local_date:%Y-%m-%d}-{slugify(title)}".rstrip("-"))
+    taken = set(
+        db.session.scalars(select(Event.slug).where(Event.slug.startswith(base[:100]))).all()
+    )
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = _fit(base, f"-{number}")
+    return candidate
+
+
+# Creating and editing ----------------------------------------------------------------------------
+
+
+def check_details(details: EventDetails) -> None:
+    """Raise EventError unless the details describe a meeting the rules allow."""
+    if not details.title.strip():
+        raise EventError("A meeting needs a title.")
+    if not is_valid_timezone(details.timezone):
+        raise EventError("Choose a time zone from the list.")
+    if details.starts_at.tzinfo is None or details.ends_at.tzinfo is None:
+        raise EventError("Start and end times must be timezone-aware.")
+    if details.ends_at <= details.starts_at:
+        raise EventError("The meeting must end after it starts.")
+    if details.capacity is not None and details.capacity < 0:
+        raise EventError("Capacity cannot be negative.")
+    opens, closes = details.registration_opens_at, details.registration_closes_at
+    if opens is not None and closes is not None and closes <= opens:
+        raise EventError("Registration must close after it opens.")
+    if details.online_url and not is_safe_online_url(details.online_url):
+        raise EventError("The online link must be an http:// or https:// address.")
+    if details.discussion_policy not in set(DiscussionPolicy):
+        raise EventError("Choose who may take part in the discussions.")
+
+
+def is_safe_online_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) address with a host, safe to link to."""
+    if any(character.isspace() or ord(character) < 32 for character in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ONLINE_URL_SCHEMES and bool(parts.hostname)
+
+
+def _apply(event: Event, details: EventDetails) -> None:
+    """Copy the details onto the meeting, rendering its description to sanitised HTML."""
+    for name, value in asdict(details).items():
+        setattr(event, name, value)
+    event.description_html = render_markdown(details.description)
+
+
+def create_event(details: EventDetails, *, created_by: User | None) -> Event:
+    """Add a draft meeting with a fresh slug; flushes; raises EventError for invalid details."""
+    check_details(details)
+    event = Event(
+        slug=unique_slug(details.title, details.starts_at, details.timezone),
+        status=EventStatus.DRAFT,
+        created_by=created_by,
+    )
+    _apply(event, details)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def update_event(event: Event, details: EventDetails) -> Event:
+    """Change a meeting's details, keeping its slug; flushes; raises EventError if invalid."""
+    check_details(details)
+    _apply(event, details)
+    db.session.flush()
+    return event
+
+
+# Life cycle --------------------------------------------------------------------------------------
+
+
+def publish_event(event: Event) -> Event:
+    """Make a draft public; flushes; raises EventError unless the meeting is a draft."""
+    if event.is_cancelled:
+        raise EventError("This meeting has been cancelled and cannot be published.")
+    if event.is_published:
+        raise EventError("This meeting is already published.")
+    event.status = EventStatus.PUBLISHED
+    event.published_at = utcnow()
+    db.session.flush()
+    return event
+
+
+def cancel_event(event: Event) -> Event:
+    """Cancel a published meeting, which stays visible; flushes; raises EventError otherwise."""
+    if event.is_cancelled:
+        raise EventError("This meeting is already cancelled.")
+    if event.is_draft:
+        raise EventError("A draft is not public yet; edit it instead of cancelling it.")
+    event.status = EventStatus.CANCELLED
+    event.cancelled_at = utcnow()
+    db.session.flush()
+    return event
+
+
+# Speakers and key questions ----------------------------------------------------------------------
+
+
+def _renumber(items: Sequence[Speaker | Question]) -> None:
+    """Positions 1..n in list order, whatever gaps or duplicates there were."""
+    for position, item in enumerate(items, start=1):
+        item.position = position
+
+
+def _move(items: list[Any], item: Any, offset: int) -> None:
+    """Move `item` by `offset` places within `items` (clamped to the ends) and renumber."""
+    index = items.index(item)
+    target = min(max(index + offset, 0), len(items) - 1)
+    items.insert(target, items.pop(index))
+    _renumber(items)
+
+
+def add_speaker(
+    event: Event, *, name: str, affiliation: str = "", talk_title: str = "", bio: str = ""
+) -> Speaker:
+    """Add a speaker at the end of the programme; flushes; raises EventError without a name."""
+    if not name.strip():
+        raise EventError("A speaker needs a name.")
+    speaker = Speaker(name=name, affiliation=affiliation, talk_title=talk_title, bio=bio)
+    event.speakers.append(speaker)
+    _renumber(event.speakers)
+    db.session.flush()
+    return speaker
+
+
+def update_speaker(
+    speaker: Speaker, *, name: str, affiliation: str = "", talk_title: str = "", bio: str = ""
+) -> Speaker:
+    """Change a speaker's details; flushes; raises EventError without a name."""
+    if not name.strip():
+        raise EventError("A speaker needs a name.")
+    speaker.name, speaker.affiliation = name, affiliation
+    speaker.talk_title, speaker.bio = talk_title, bio
+    db.session.flush()
+    return speaker
+
+
+def move_speaker(speaker: Speaker, *, offset: int) -> None:
+    """Move a speaker earlier (negative) or later (positive) in the programme; flushes."""
+    _move(speaker.event.speakers, speaker, offset)
+    db.session.flush()
+
+
+def remove_speaker(speaker: Speaker) -> None:
+    """Delete a speaker and close the gap in the programme; flushes."""
+    event = speaker.event
+    event.speakers.remove(speaker)
+    _renumber(event.speakers)
+    db.session.flush()
+
+
+def add_question(event: Event, *, title: str, body: str = "") -> Question:
+    """Add a key question after the others; flushes; raises EventError without a title."""
+    if not title.strip():
+        raise EventError("A key question needs a title.")
+    question = Question(title=title, body=body)
+    event.questions.append(question)
+    _renumber(event.questions)
+    db.session.flush()
+    return question
+
+
+def update_question(question: Question, *, title: str, body: str = "") -> Question:
+    """Change a key question; flushes; raises EventError without a title."""
+    if not title.strip():
+        raise EventError("A key question needs a title.")
+    question.title, question.body = title, body
+    db.session.flush()
+    return question
+
+
+def move_question(question: Question, *, offset: int) -> None:
+    """Move a key question earlier (negative) or later (positive); flushes."""
+    _move(question.event.questions, question, offset)
+    db.session.flush()
+
+
+def remove_question(question: Question) -> None:
+    """Delete a key question and close the gap in the order; flushes."""
+    event = question.event
+    event.questions.remove(question)
+    _renumber(event.questions)
+    db.session.flush()
