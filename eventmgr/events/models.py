@@ -74,6 +74,8 @@ class Event(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: iCalendar SEQUENCE: raised whenever the time or place changes or the meeting is cancelled.
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by: Mapped[User | None] = relationship()

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from blinker import Namespace
 from flask import abort
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
@@ -240,10 +241,37 @@ def create_event(details: EventDetails, *, created_by: User | None) -> Event:
     return event
 
 
+#: Fields whose change means attendees must hear about it and calendars must update.
+SCHEDULE_FIELDS = frozenset(
+    {"starts_at", "ends_at", "timezone", "venue_name", "venue_address", "online_url"}
+)
+
+# Other domains (registrations, mail) react to meeting changes through these signals, so this
+# domain never imports them. Receivers run inside the same transaction, before the commit, and may
+# raise EventError to refuse the change.
+_signals = Namespace()
+#: Sent as event_updated.send(event, changes={field: (old, new)}) after a valid edit, before flush.
+event_updated = _signals.signal("event-updated")
+#: Sent as event_cancelled.send(event) when a published meeting is cancelled.
+event_cancelled = _signals.signal("event-cancelled")
+
+
 def update_event(event: Event, details: EventDetails) -> Event:
-    """Change a meeting's details, keeping its slug; flushes; raises EventError if invalid."""
+    """Change a meeting's details, keeping its slug; flushes; raises EventError if invalid.
+
+    A change of time or place raises the meeting's calendar SEQUENCE and is announced through
+    `event_updated`, whose receivers may refuse it (EventError) before anything is written.
+    """
     check_details(details)
+    changes = {
+        name: (getattr(event, name), value)
+        for name, value in asdict(details).items()
+        if getattr(event, name) != value
+    }
+    event_updated.send(event, changes=changes)
     _apply(event, details)
+    if changes.keys() & SCHEDULE_FIELDS:
+        event.sequence += 1
     db.session.flush()
     return event
 
@@ -271,6 +299,8 @@ def cancel_event(event: Event) -> Event:
         raise EventError("A draft is not public yet; edit it instead of cancelling it.")
     event.status = EventStatus.CANCELLED
     event.cancelled_at = utcnow()
+    event.sequence += 1
+    event_cancelled.send(event)
     db.session.flush()
     return event
 

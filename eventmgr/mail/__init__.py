@@ -1,0 +1,1 @@
+"""Mail: every email is first a row in the outbox, delivered over SMTP by a worker."""
