@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test lint format install install-dev demo clean
+.PHONY: run test lint format install install-dev demo screenshots bench-discussion clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ demo: install
 ## test: install the test tools and run the whole suite (TEST_DATABASE_URL selects PostgreSQL)
 test: install-dev node_modules/.package-lock.json
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## screenshots: PNGs of the main pages at phone and desktop sizes in docs/screenshots/ (demo data,
+## throwaway SQLite database, Debian's Chromium; no node needed)
+screenshots: install-dev
+	$(BIN)/python scripts/screenshots.py
+
+## bench-discussion: p50/p95 render time of a 5,000-comment thread and its meeting page on
+## PostgreSQL (DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/eventmgr_bench)
+bench-discussion: install
+	$(BIN)/python -m bench.discussion $(BENCH_ARGS)
 
 ## lint: ruff's checks and formatting, as CI runs them
 lint: install-dev

@@ -43,6 +43,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_error_handlers(app)
     register_commands(app)
+    connect_signals()
     return app
 
 
@@ -71,19 +72,27 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:
     """Every domain's routes."""
     from eventmgr.accounts.views import bp as accounts_bp
+    from eventmgr.calendars.views import bp as calendars_bp
+    from eventmgr.discussions.views import bp as discussions_bp
     from eventmgr.events.views import bp as events_bp
+    from eventmgr.mail.views import bp as mail_bp
+    from eventmgr.registrations.views import bp as registrations_bp
     from eventmgr.web.health import bp as health_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(calendars_bp)
+    app.register_blueprint(mail_bp)
+    app.register_blueprint(registrations_bp)
+    app.register_blueprint(discussions_bp)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -112,9 +121,23 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users ...` and `flask demo ...`."""
+    """`flask users ...`, `flask demo ...` and `flask mail ...`."""
     from eventmgr.accounts.cli import users_cli
     from eventmgr.demo import demo_cli
+    from eventmgr.mail.cli import mail_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(mail_cli)
+
+
+def connect_signals() -> None:
+    """Cross-domain reactions to meeting changes (emails to members); connecting twice is harmless.
+
+    Blinker does not promise an order among receivers, so an email may be queued before the
+    registrations receiver refuses the same change; the refusal rolls the request back, email rows
+    included, because both are in one transaction.
+    """
+    from eventmgr.registrations import notifications
+
+    notifications.connect_signals()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 #: The secret used when none is configured; fine on a laptop, refused in production.
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105
@@ -53,6 +54,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "production needs a long random value."
         )
 
+    base_url = environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
@@ -61,7 +63,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "APP_TIMEZONE": environ.get("APP_TIMEZONE", "Europe/London"),
-        "BASE_URL": environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BASE_URL": base_url,
         "SITE_NAME": environ.get("SITE_NAME", "eventmgr"),
         "EVENTS_PER_PAGE": int(environ.get("EVENTS_PER_PAGE", "10")),
         # Cookies: secure in production (served over HTTPS behind the proxy), never readable by JS.
@@ -79,4 +81,43 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_FIX_COUNT": int(environ.get("PROXY_FIX_COUNT", "0")),
+        **mail_config(environ, production=production, base_url=base_url),
+    }
+
+
+def mail_config(environ: Mapping[str, str], *, production: bool, base_url: str) -> dict[str, Any]:
+    """MAIL_* settings for the outbox worker; raises ConfigurationError for contradictions."""
+    server = environ.get("MAIL_SERVER", "").strip()
+    # Without a server, development prints emails to the log; production must send them.
+    backend = environ.get("MAIL_BACKEND", "").strip().lower() or (
+        "smtp" if server or production else "log"
+    )
+    if backend not in {"smtp", "log"}:
+        raise ConfigurationError(f"MAIL_BACKEND must be smtp or log, not {backend!r}.")
+    use_ssl = _env_bool(environ, "MAIL_USE_SSL", False)
+    use_tls = _env_bool(environ, "MAIL_USE_TLS", _env_bool(environ, "MAIL_USE_STARTTLS", False))
+    if use_ssl and use_tls:
+        raise ConfigurationError(
+            "Set MAIL_USE_SSL (implicit TLS, usually port 465) or MAIL_USE_TLS (STARTTLS, "
+            "usually port 587), not both."
+        )
+    default_port = "465" if use_ssl else "587" if use_tls else "25"
+    host = urlsplit(base_url).hostname or "localhost"
+    site_name = environ.get("SITE_NAME", "eventmgr")
+    return {
+        "MAIL_BACKEND": backend,
+        "MAIL_SERVER": server or "localhost",
+        "MAIL_PORT": int(environ.get("MAIL_PORT", "") or default_port),
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD", ""),
+        "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER", "")
+        or f"{site_name} <noreply@{host}>",
+        "MAIL_TIMEOUT": float(environ.get("MAIL_TIMEOUT", "") or "30"),
+        # Retries: doubling from 5 minutes, 8 attempts in all, spans about ten and a half hours.
+        "MAIL_MAX_ATTEMPTS": int(environ.get("MAIL_MAX_ATTEMPTS", "") or "8"),
+        "MAIL_RETRY_BASE_SECONDS": int(environ.get("MAIL_RETRY_BASE_SECONDS", "") or "300"),
+        "MAIL_RETRY_MAX_SECONDS": int(environ.get("MAIL_RETRY_MAX_SECONDS", "") or "21600"),
+        "MAIL_SEND_INTERVAL": float(environ.get("MAIL_SEND_INTERVAL", "") or "10"),
     }

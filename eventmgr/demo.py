@@ -58,19 +58,19 @@ our career and business requirements? We finish, as usual, with drinks and chat.
 """
 
 CKC_SPEAKERS = [
-    ("Henley Business School speaker", "Henley Business School",
+    ("Guest speaker", "Henley Business School",
      "Research, expertise and career advancement for knowledge professionals",
      "Henley's Knowledge Management Forum links academic research with practitioners."),
-    ("KIN speaker", "Knowledge and Information Network (KIN)",
+    ("Guest speaker", "Knowledge and Information Network (KIN)",
      "KIN: a network for knowledge and information practitioners",
      "KIN brings practitioners together to share research and practice."),
-    ("NetIKX speaker", "NetIKX",
+    ("Guest speaker", "NetIKX",
      "NetIKX: a social network for professional development",
      "NetIKX meets in London to share experience and hear excellent speakers."),
-    ("ISKO UK speaker", "ISKO UK",
+    ("Guest speaker", "ISKO UK",
      "ISKO UK: knowledge organisation as a community",
      "The UK chapter of the International Society for Knowledge Organization."),
-    ("IRMS speaker", "Information and Records Management Society (IRMS)",
+    ("Guest speaker", "Information and Records Management Society (IRMS)",
      "A focused network for information and records managers",
      "The professional society for records and information management."),
 ]  # fmt: skip
@@ -99,8 +99,8 @@ Short talks, a knowledge café round the three questions below, then drinks.
 """
 
 FOLLOW_UP_SPEAKERS = [
-    ("NetIKX speaker", "NetIKX", "What members told us after Connecting Knowledge Communities", ""),
-    ("Knowledge café host", "Gurteen Knowledge Café", "Running a knowledge café", ""),
+    ("Guest speaker", "NetIKX", "What members told us after Connecting Knowledge Communities", ""),
+    ("Café host", "Gurteen Knowledge Café", "Running a knowledge café", ""),
 ]
 
 FOLLOW_UP_QUESTIONS = [

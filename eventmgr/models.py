@@ -6,5 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     """Import each domain's models module; their classes register on the shared metadata."""
     import eventmgr.accounts.models
+    import eventmgr.discussions.models
     import eventmgr.events.models
-    import eventmgr.mail.models  # noqa: F401
+    import eventmgr.mail.models
+    import eventmgr.registrations.models  # noqa: F401

@@ -77,6 +77,10 @@ class Event(db.Model):
     #: iCalendar SEQUENCE: raised whenever the time or place changes or the meeting is cancelled.
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last queue number handed to a registration (see registrations.service). Raising it is
+    #: how registration changes lock the meeting's row, so numbers follow the order the database
+    #: accepted them; they may skip (every locked change draws one), never repeat.
+    last_queue_number: Mapped[int] = mapped_column(default=0, server_default="0")
 
     created_by: Mapped[User | None] = relationship()
     speakers: Mapped[list[Speaker]] = relationship(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import nh3
 from blinker import Namespace
 from flask import abort
 from flask_sqlalchemy.pagination import Pagination
@@ -393,3 +395,83 @@ def remove_question(question: Question) -> None:
     event.questions.remove(question)
     _renumber(event.questions)
     db.session.flush()
+
+
+# Sharing: search engines and link previews -------------------------------------------------------
+
+#: How long a description for search results and link previews may be.
+DESCRIPTION_MAX_LENGTH = 200
+SCHEMA_ORG = "https://schema.org"
+
+
+def plain_description(event: Event, *, max_length: int = DESCRIPTION_MAX_LENGTH) -> str:
+    """The summary, or else the start of the description as plain text, cut at a word boundary."""
+    text = event.summary.strip()
+    if not text:
+        # The sanitised HTML, tags stripped: the raw Markdown would show its ** and [](...).
+        text = html.unescape(nh3.clean(event.description_html or "", tags=set()))
+    text = " ".join(text.split())
+    if len(text) <= max_length:
+        return text
+    return text[: max_length - 1].rsplit(" ", 1)[0].rstrip(",;:.–—- ") + "…"
+
+
+def _attendance_mode(event: Event) -> str:
+    """schema.org's attendance mode: at a venue, online, or both."""
+    at_venue = bool(event.venue_name.strip() or event.venue_address.strip())
+    if at_venue and event.online_url:
+        return f"{SCHEMA_ORG}/MixedEventAttendanceMode"
+    if event.online_url:
+        return f"{SCHEMA_ORG}/OnlineEventAttendanceMode"
+    return f"{SCHEMA_ORG}/OfflineEventAttendanceMode"
+
+
+def _locations(event: Event) -> list[dict[str, Any]]:
+    """The venue as a Place with its address, and the online link as a VirtualLocation."""
+    locations: list[dict[str, Any]] = []
+    address = ", ".join(line.strip() for line in event.venue_address.splitlines() if line.strip())
+    if event.venue_name.strip() or address:
+        place: dict[str, Any] = {"@type": "Place", "name": event.venue_name.strip() or address}
+        if address:
+            place["address"] = {"@type": "PostalAddress", "streetAddress": address}
+        locations.append(place)
+    if event.online_url:
+        locations.append({"@type": "VirtualLocation", "url": event.online_url})
+    return locations
+
+
+def structured_data(
+    event: Event, *, url: str, organiser_name: str, organiser_url: str
+) -> dict[str, Any]:
+    """schema.org Event data for the meeting page's JSON-LD; times carry the meeting's UTC offset."""
+    status = "EventCancelled" if event.is_cancelled else "EventScheduled"
+    data: dict[str, Any] = {
+        "@context": SCHEMA_ORG,
+        "@type": "Event",
+        "name": event.title,
+        "description": plain_description(event),
+        "url": url,
+        "startDate": to_local(event.starts_at, event.timezone).isoformat(),
+        "endDate": to_local(event.ends_at, event.timezone).isoformat(),
+        "eventStatus": f"{SCHEMA_ORG}/{status}",
+        "eventAttendanceMode": _attendance_mode(event),
+        "organizer": {"@type": "Organization", "name": organiser_name, "url": organiser_url},
+        "performer": [
+            {
+                "@type": "Person",
+                "name": speaker.name,
+                **(
+                    {"affiliation": {"@type": "Organization", "name": speaker.affiliation}}
+                    if speaker.affiliation
+                    else {}
+                ),
+            }
+            for speaker in event.speakers
+        ],
+    }
+    locations = _locations(event)
+    if locations:
+        data["location"] = locations[0] if len(locations) == 1 else locations
+    if event.capacity is not None:
+        data["maximumAttendeeCapacity"] = event.capacity
+    return data

@@ -117,6 +117,18 @@ def detail(slug: str) -> str:
     )
 
 
+@bp.app_template_global()
+def event_structured_data(event: Any) -> dict[str, Any]:
+    """schema.org Event data for a meeting page's JSON-LD (templates/events/detail.html)."""
+    base_url = current_app.config["BASE_URL"]
+    return service.structured_data(
+        event,
+        url=base_url + url_for("events.detail", slug=event.slug),
+        organiser_name=current_app.config["SITE_NAME"],
+        organiser_url=base_url + url_for("events.home"),
+    )
+
+
 # Creating, editing and the life cycle ------------------------------------------------------------
 
 

@@ -2,19 +2,16 @@
 
 The server uses its own database of the kind this run tests (an SQLite file, or a PostgreSQL database
 named after TEST_DATABASE_URL's with `_e2e` appended), migrated with `flask db upgrade` as in production.
+One server serves the whole session, so tests make their own users and meetings with unique names.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
+import itertools
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,12 +20,22 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from eventmgr import create_app
 from eventmgr.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, base_config, fresh_database_url
+from tests.e2e.harness import (
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    PROJECT_ROOT,
+    flask_command,
+    free_port,
+    launch_chromium,
+    serve,
+    server_environment,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+#: What browser tests import from here, besides the fixtures.
+__all__ = ["CHROMIUM", "DESKTOP", "PHONE", "free_port", "log_in", "run_axe", "unique"]
+
 AXE_SCRIPT = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,13 +43,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -62,49 +62,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """Migrate a fresh database and serve the app with `flask run` until the session ends."""
     tmp_path = tmp_path_factory.mktemp("e2e")
     database_url = fresh_database_url(tmp_path, "e2e")
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "SECRET_KEY": "e2e-secret-key-not-for-production",
-        "DATABASE_URL": database_url,
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "8",
-        "ARGON2_PARALLELISM": "1",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_APP": "app",
-        "PYTHONUNBUFFERED": "1",
-    }
-    flask = [sys.executable, "-m", "flask"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=PROJECT_ROOT, env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [*flask, "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(
-                    "the app did not start:\n" + (tmp_path / "server.log").read_text()
-                ) from None
-            time.sleep(0.1)
-    yield LiveServer(url=url, database_url=database_url)
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    env = server_environment(database_url, tmp_path / "instance")
+    flask_command(env, "db", "upgrade")
+    with serve(env, tmp_path / "server.log") as url:
+        yield LiveServer(url=url, database_url=database_url)
 
 
 @pytest.fixture(scope="session")
 def playwright_instance() -> Iterator[Playwright]:
+    """Playwright's driver for the session."""
     with sync_playwright() as playwright:
         yield playwright
 
@@ -112,49 +78,59 @@ def playwright_instance() -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Headless Debian Chromium; never a browser downloaded by Playwright."""
-    browser = playwright_instance.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
+    browser = launch_chromium(playwright_instance)
     yield browser
     browser.close()
 
 
 @pytest.fixture
-def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
+def new_context(
+    browser: Browser, live_server: LiveServer
+) -> Iterator[Callable[..., BrowserContext]]:
+    """Open browser profiles with options (viewport, color_scheme, storage_state); closed after."""
+    opened: list[BrowserContext] = []
+
+    def open_context(**options: Any) -> BrowserContext:
+        settings = {"viewport": DESKTOP, "locale": "en-GB", **options}
+        context = browser.new_context(base_url=live_server.url, **settings)
+        context.set_default_timeout(10_000)
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
     """A fresh browser profile (no cookies) at desktop size."""
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-GB")
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
+    return new_context()
 
 
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
+    """A tab in `context`."""
     return context.new_page()
 
 
-@pytest.fixture
+_numbers = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    """`prefix` with a suffix no other test in this session uses."""
+    return f"{prefix}-{time.time_ns()}-{next(_numbers)}"
+
+
+@pytest.fixture(scope="session")
 def create_user(live_server: LiveServer) -> Callable[..., dict[str, Any]]:
     """Create an account directly in the server's database; returns its email and password."""
     from eventmgr.accounts import service
 
-    counter = iter(range(1, 10_000))
-
     def build(role: str = "member", **fields: Any) -> dict[str, Any]:
-        number = next(counter)
-        stamp = f"{time.time_ns()}-{number}"
+        number = next(_numbers)
         details = {
-            "email": f"e2e-{role}-{stamp}@example.org",
+            "email": f"{unique('e2e-' + role)}@example.org",
             "display_name": fields.pop("display_name", f"{role.title()} {number}"),
             "organisation": "NetIKX",
             "password": DEFAULT_PASSWORD,
@@ -171,6 +147,93 @@ def create_user(live_server: LiveServer) -> Callable[..., dict[str, Any]]:
     return build
 
 
+@pytest.fixture(scope="session")
+def create_event(live_server: LiveServer) -> Callable[..., dict[str, Any]]:
+    """Create a meeting through the service (published, 60 days ahead, two talks, two questions).
+
+    create_event(status="draft" | "cancelled", days_ahead=..., speakers=[...], questions=[...],
+    any EventDetails field) returns the meeting's slug and title.
+    """
+    from eventmgr.events import service
+    from eventmgr.web.times import to_utc
+
+    def build(
+        *,
+        status: str = "published",
+        days_ahead: int = 60,
+        speakers: list[dict[str, str]] | None = None,
+        questions: list[dict[str, str]] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        day = (datetime.now(UTC) + timedelta(days=days_ahead)).date()
+        details = {
+            "title": f"Meeting {next(_numbers)}: knowledge cafés in practice",
+            "summary": "How knowledge cafés help networks learn from each other.",
+            "description": "Two short talks, then **discussion** round the key questions.",
+            "starts_at": to_utc(datetime(day.year, day.month, day.day, 18, 0), "Europe/London"),
+            "ends_at": to_utc(datetime(day.year, day.month, day.day, 20, 30), "Europe/London"),
+            "timezone": "Europe/London",
+            "venue_name": "Conway Hall",
+            "venue_address": "25 Red Lion Square\nLondon WC1R 4RL",
+            "capacity": 40,
+            **fields,
+        }
+        if speakers is None:
+            speakers = [
+                {"name": "Ada Lovelace", "affiliation": "Henley Business School",
+                 "talk_title": "Research and careers", "bio": "Ada runs the KM Forum."},
+                {"name": "Bob Brown", "affiliation": "ISKO UK",
+                 "talk_title": "Knowledge organisation as a community"},
+            ]  # fmt: skip
+        if questions is None:
+            questions = [
+                {"title": "What do we need personally?", "body": "Support, advice, expertise."},
+                {"title": "What are the needs of our organisations?"},
+            ]
+        app = live_server.app()
+        with app.app_context():
+            event = service.create_event(service.EventDetails(**details), created_by=None)
+            for speaker in speakers:
+                service.add_speaker(event, **speaker)
+            for question in questions:
+                service.add_question(event, **question)
+            if status in ("published", "cancelled"):
+                service.publish_event(event)
+            if status == "cancelled":
+                service.cancel_event(event)
+            result = {
+                "slug": event.slug,
+                "title": event.title,
+                "url": f"/events/{event.slug}",
+                "speaker_ids": [speaker.id for speaker in event.speakers],
+                "question_ids": [question.id for question in event.questions],
+            }
+            db.session.commit()
+            db.engine.dispose()
+        return result
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(
+    browser: Browser, live_server: LiveServer, create_user: Callable[..., dict[str, Any]]
+) -> Callable[[str], dict[str, Any]]:
+    """The cookies of a session logged in through the form, one per role, for new contexts."""
+    states: dict[str, dict[str, Any]] = {}
+
+    def state_for(role: str) -> dict[str, Any]:
+        if role not in states:
+            user = create_user(role=role)
+            context = browser.new_context(base_url=live_server.url)
+            log_in(context.new_page(), user["email"])
+            states[role] = {"user": user, "storage_state": context.storage_state()}
+            context.close()
+        return states[role]
+
+    return state_for
+
+
 def log_in(page: Page, email: str, password: str = DEFAULT_PASSWORD) -> None:
     """Log in through the form, as a person would."""
     page.goto("/account/login")
@@ -180,9 +243,23 @@ def log_in(page: Page, email: str, password: str = DEFAULT_PASSWORD) -> None:
     page.get_by_role("button", name="Log out").wait_for()
 
 
-def run_axe(page: Page) -> list[dict[str, Any]]:
-    """Inject axe-core into the page and return its serious and critical violations."""
+def run_axe(
+    page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")
+) -> list[dict[str, Any]]:
+    """Inject axe-core into the page and return its violations of the given impacts."""
     # Evaluated through the DevTools protocol: the page's CSP forbids inline <script> tags.
-    page.evaluate(AXE_SCRIPT.read_text())
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SCRIPT.read_text())
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    return [v for v in results["violations"] if v["impact"] in impacts]
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    """A readable list of axe violations: rule, impact, help and the offending elements."""
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        lines.extend(
+            f"    {node['target']}: {node['failureSummary']}" for node in violation["nodes"]
+        )
+    return "\n".join(lines)

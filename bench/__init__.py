@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench-discussion` and friends; not part of the test suite."""

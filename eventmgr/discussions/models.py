@@ -1,0 +1,220 @@
+"""Discussion threads, their comments, members' reports and the moderators' log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eventmgr.accounts.models import User
+from eventmgr.database import UTCDateTime, utcnow
+from eventmgr.events.models import Event, Question
+from eventmgr.extensions import db
+
+
+class CommentStatus(StrEnum):
+    """Whether a comment is shown: published, awaiting a moderator, hidden by one, or deleted."""
+
+    PUBLISHED = "published"
+    PENDING = "pending"
+    HIDDEN = "hidden"
+    DELETED = "deleted"
+
+
+class ModerationKind(StrEnum):
+    """What a moderator did."""
+
+    HIDE = "hide"
+    RESTORE = "restore"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    DISMISS = "dismiss"
+
+
+class Thread(db.Model):
+    """The conversation about one key question, or a meeting's general follow-up."""
+
+    __tablename__ = "threads"
+    __table_args__ = (
+        # Exactly one owner. Write-ups will add a third owner column (and a wider check) later.
+        CheckConstraint(
+            "(CASE WHEN question_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN event_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_owner",
+        ),
+        CheckConstraint("comment_count >= 0", name="comment_count_not_negative"),
+        Index("ix_threads_last_activity_at", "last_activity_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Set for a key question's thread; unique, so a question has one thread.
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), unique=True
+    )
+    #: Set for a meeting's general follow-up thread; unique, so a meeting has one.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), unique=True
+    )
+    #: A locked thread is read-only for everyone until a moderator unlocks it.
+    locked: Mapped[bool] = mapped_column(default=False)
+    #: Published comments, kept by the service so lists need no COUNT per thread.
+    comment_count: Mapped[int] = mapped_column(default=0)
+    #: When the latest comment was posted; None until the first one.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    question: Mapped[Question | None] = relationship()
+    event: Mapped[Event | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Thread {self.id} question={self.question_id} event={self.event_id}>"
+
+    @property
+    def meeting(self) -> Event:
+        """The meeting this thread belongs to, through its question or directly."""
+        return self.question.event if self.question is not None else self.event
+
+
+class Comment(db.Model):
+    """One contribution to a thread, possibly a reply to another comment."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('published', 'pending', 'hidden', 'deleted')", name="status_valid"
+        ),
+        CheckConstraint(
+            "author_id IS NOT NULL OR (guest_name IS NOT NULL AND guest_email IS NOT NULL)",
+            name="has_author",
+        ),
+        CheckConstraint("depth >= 0", name="depth_not_negative"),
+        CheckConstraint(
+            "(parent_id IS NULL AND root_id IS NULL AND depth = 0)"
+            " OR (parent_id IS NOT NULL AND root_id IS NOT NULL AND depth > 0)",
+            name="tree_position_consistent",
+        ),
+        # A page of top-level comments, oldest first or most recently active first.
+        Index("ix_comments_thread_id_parent_id_created_at", "thread_id", "parent_id", "created_at"),
+        Index(
+            "ix_comments_thread_id_parent_id_activity_at", "thread_id", "parent_id", "activity_at"
+        ),
+        # Everything under a page's top-level comments, and "is anything under it still shown?".
+        Index("ix_comments_root_id_status", "root_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    #: The comment this one replies to; None for a top-level comment.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    #: The top-level comment this one sits under (None for top-level comments themselves): one
+    #: query loads a page's whole conversation, however deep it nests.
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    #: 0 for a top-level comment, parent's depth + 1 for a reply.
+    depth: Mapped[int] = mapped_column(default=0)
+    #: A member's comment; None for a guest's (write-ups), who gives a name and email instead.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    guest_name: Mapped[str | None] = mapped_column(String(100))
+    guest_email: Mapped[str | None] = mapped_column(String(254))
+    #: Markdown as written, and its sanitised HTML rendered once on save.
+    body: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=CommentStatus.PUBLISHED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when the author last changed the text; shown as "edited".
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Top-level comments only: the latest post anywhere beneath them (for ?sort=active).
+    activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    thread: Mapped[Thread] = relationship()
+    parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    author: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} thread={self.thread_id} {self.status}>"
+
+    @property
+    def author_name(self) -> str:
+        """The name shown beside the comment."""
+        return self.author.display_name if self.author is not None else (self.guest_name or "")
+
+    @property
+    def is_published(self) -> bool:
+        """Shown to everyone."""
+        return self.status == CommentStatus.PUBLISHED
+
+    @property
+    def is_hidden(self) -> bool:
+        """Hidden by a moderator."""
+        return self.status == CommentStatus.HIDDEN
+
+    @property
+    def is_deleted(self) -> bool:
+        """Deleted by its author."""
+        return self.status == CommentStatus.DELETED
+
+    @property
+    def is_pending(self) -> bool:
+        """Awaiting a moderator."""
+        return self.status == CommentStatus.PENDING
+
+
+class Report(db.Model):
+    """A member's complaint about a comment, open until a moderator acts on it."""
+
+    __tablename__ = "comment_reports"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "reporter_id"),
+        Index("ix_comment_reports_resolved_at_created_at", "resolved_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When a moderator hid, restored or dismissed the comment; None while the report is open.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    comment: Mapped[Comment] = relationship()
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+    def __repr__(self) -> str:
+        return f"<Report {self.id} comment={self.comment_id}>"
+
+
+class ModerationAction(db.Model):
+    """One entry of the moderators' log: who did what to which comment or thread, when and why."""
+
+    __tablename__ = "moderation_actions"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('hide', 'restore', 'lock', 'unlock', 'dismiss')", name="action_valid"
+        ),
+        Index("ix_moderation_actions_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))
+    #: What was acted on; kept as None (with the log entry) if the meeting is later deleted.
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL"), index=True
+    )
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    moderator: Mapped[User | None] = relationship()
+    comment: Mapped[Comment | None] = relationship()
+    thread: Mapped[Thread | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ModerationAction {self.id} {self.action}>"

@@ -1,0 +1,719 @@
+"""Discussion rules: who may post, threads created on first use, comments, reports and moderation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import abort
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, joinedload
+
+from eventmgr.accounts.models import User
+from eventmgr.database import utcnow
+from eventmgr.discussions import notifications
+from eventmgr.discussions.models import (
+    Comment,
+    CommentStatus,
+    ModerationAction,
+    ModerationKind,
+    Report,
+    Thread,
+)
+from eventmgr.discussions.tree import CommentNode, build_forest
+from eventmgr.events import service as events_service
+from eventmgr.events.models import DiscussionPolicy, Event, EventStatus, Question
+from eventmgr.extensions import db
+from eventmgr.registrations import service as registrations_service
+from eventmgr.web.markdown import render_markdown
+
+#: Longest comment body, in characters.
+BODY_MAX_LENGTH = 10_000
+#: Longest reason for a report or a moderation action.
+REASON_MAX_LENGTH = 1_000
+#: Top-level comments per page; each comes with all its replies.
+COMMENTS_PER_PAGE = 20
+#: Log entries per page on the moderation page.
+ACTIONS_PER_PAGE = 50
+#: How the top-level comments of a thread can be ordered; the first is the default.
+SORTS = ("oldest", "active")
+#: Title of a meeting's general thread.
+FOLLOW_UP_TITLE = "Follow-up discussion"
+
+LOG_IN_MESSAGE = "Log in to join the discussion."
+ATTENDEES_ONLY_MESSAGE = "Only registered attendees can join this discussion."
+CLOSED_MESSAGE = "This discussion is closed."
+LOCKED_MESSAGE = "This discussion has been locked by a moderator."
+
+
+class DiscussionError(ValueError):
+    """A change the discussion rules refuse; the message is safe to show, `field` names the input."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        """`field` (e.g. "body") lets a view show the message beside that form field."""
+        super().__init__(message)
+        self.field = field
+
+
+class NotAllowed(DiscussionError):
+    """The person may not do this here (a view answers 403)."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a thread is about: one of a meeting's key questions, or the meeting as a whole."""
+
+    event: Event
+    question: Question | None = None
+
+    @property
+    def title(self) -> str:
+        """The key question, or "Follow-up discussion"."""
+        return self.question.title if self.question is not None else FOLLOW_UP_TITLE
+
+
+@dataclass(frozen=True)
+class ThreadSummary:
+    """One thread in a list: what it is about, how many comments, and when it was last active."""
+
+    event_slug: str
+    event_title: str
+    timezone: str
+    question_id: int | None
+    title: str
+    comment_count: int
+    last_activity_at: datetime | None
+    locked: bool = False
+
+
+@dataclass
+class ThreadPage:
+    """One page of a thread: its top-level comments with their replies, ready to render."""
+
+    pagination: Pagination | None
+    nodes: list[CommentNode]
+    sort: str
+
+    @property
+    def pages(self) -> int:
+        """How many pages the thread has (0 before its first comment)."""
+        return self.pagination.pages if self.pagination is not None else 0
+
+
+# Who may do what ---------------------------------------------------------------------------------
+
+
+def is_signed_in(user: Any) -> bool:
+    """Whether `user` is a logged-in member (not anonymous, not None)."""
+    return bool(user is not None and user.is_authenticated)
+
+
+def can_moderate(user: Any) -> bool:
+    """Organisers and admins hide and restore comments, lock threads and read reports."""
+    return is_signed_in(user) and user.is_organiser
+
+
+def is_attendee(event: Event, user: User) -> bool:
+    """Whether `user` has a confirmed place at `event` or was checked in; one query."""
+    registration = registrations_service.get_registration(event, user)
+    return registration is not None and (registration.is_confirmed or registration.attended)
+
+
+def may_take_part(event: Event, user: User) -> bool:
+    """Whether the meeting's policy lets `user` post (ignoring closed discussions and locks)."""
+    if event.discussion_policy == DiscussionPolicy.MEMBERS or user.is_organiser:
+        return True
+    if any(speaker.user_id == user.id for speaker in event.speakers):
+        return True
+    return is_attendee(event, user)
+
+
+def posting_refusal(topic: Topic, thread: Thread | None, user: Any) -> str | None:
+    """Why `user` may not post in this thread, or None if they may."""
+    if topic.event.discussion_policy == DiscussionPolicy.CLOSED:
+        return CLOSED_MESSAGE
+    if thread is not None and thread.locked:
+        return LOCKED_MESSAGE
+    if not is_signed_in(user):
+        return LOG_IN_MESSAGE
+    if not may_take_part(topic.event, user):
+        return ATTENDEES_ONLY_MESSAGE
+    return None
+
+
+def shown_statuses(viewer: Any) -> frozenset[str]:
+    """Statuses `viewer` sees in a thread (hidden ones as placeholders); moderators see pending too."""
+    statuses = {CommentStatus.PUBLISHED, CommentStatus.HIDDEN}
+    if can_moderate(viewer):
+        statuses.add(CommentStatus.PENDING)
+    return frozenset(statuses)
+
+
+# Loading -----------------------------------------------------------------------------------------
+
+
+def get_topic_or_404(slug: str, viewer: Any, *, question_id: int | None = None) -> Topic:
+    """The meeting (drafts: organisers only) and the key question, if any; aborts with 404."""
+    event = events_service.get_visible_event_or_404(slug, viewer)
+    if question_id is None:
+        return Topic(event)
+    return Topic(event, events_service.get_question_or_404(event, question_id))
+
+
+def topic_of(thread: Thread) -> Topic:
+    """The topic a loaded thread is about."""
+    return Topic(thread.meeting, thread.question)
+
+
+def find_thread(topic: Topic) -> Thread | None:
+    """The topic's thread, or None while nobody has posted in it."""
+    if topic.question is not None:
+        condition = Thread.question_id == topic.question.id
+    else:
+        condition = Thread.event_id == topic.event.id
+    return db.session.scalar(select(Thread).where(condition))
+
+
+def get_or_create_thread(topic: Topic) -> Thread:
+    """The topic's thread, created if missing; flushes; raises DiscussionError if a race is lost."""
+    thread = find_thread(topic)
+    if thread is not None:
+        return thread
+    if topic.question is not None:
+        thread = Thread(question=topic.question)
+    else:
+        thread = Thread(event=topic.event)
+    db.session.add(thread)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two first posts at the same moment: the unique key lets one create the thread; the other
+        # cannot continue in a failed transaction, so it is rolled back and asked to send again.
+        db.session.rollback()
+        raise DiscussionError(
+            "Someone started this discussion at the same moment. Please send your comment again.",
+            field="body",
+        ) from None
+    return thread
+
+
+def _comment_with_context() -> Any:
+    """A statement for comments with their author, thread, question and meeting (one query)."""
+    return select(Comment).options(
+        joinedload(Comment.author),
+        joinedload(Comment.thread).joinedload(Thread.question).joinedload(Question.event),
+        joinedload(Comment.thread).joinedload(Thread.event),
+    )
+
+
+def get_comment(comment_id: int) -> Comment | None:
+    """The comment with its thread, question, meeting and author loaded, or None."""
+    return db.session.scalar(_comment_with_context().where(Comment.id == comment_id))
+
+
+def get_comment_or_404(comment_id: int, viewer: Any) -> Comment:
+    """The comment unless its meeting is a draft (organisers aside) or it awaits moderation; else 404."""
+    comment = get_comment(comment_id)
+    if comment is None:
+        abort(404)
+    if comment.thread.meeting.is_draft and not events_service.can_manage_events(viewer):
+        abort(404)
+    if comment.is_pending and not (can_moderate(viewer) or is_author(comment, viewer)):
+        abort(404)
+    return comment
+
+
+def is_author(comment: Comment, user: Any) -> bool:
+    """Whether `user` wrote `comment`."""
+    return is_signed_in(user) and comment.author_id is not None and comment.author_id == user.id
+
+
+# Pages of a thread -------------------------------------------------------------------------------
+
+
+def _shown_roots(thread: Thread, statuses: frozenset[str]) -> Any:
+    """Top-level comments of `thread` that are shown, or deleted with something shown beneath."""
+    below = aliased(Comment)
+    return select(Comment).where(
+        Comment.thread_id == thread.id,
+        Comment.parent_id.is_(None),
+        or_(
+            Comment.status.in_(statuses),
+            exists().where(below.root_id == Comment.id, below.status.in_(statuses)),
+        ),
+    )
+
+
+def _ordered(statement: Any, sort: str) -> Any:
+    """Top-level comments oldest first, or ("active") those with the latest replies first."""
+    if sort == "active":
+        return statement.order_by(Comment.activity_at.desc(), Comment.id.desc())
+    return statement.order_by(Comment.created_at, Comment.id)
+
+
+def _load_subtrees(roots: Sequence[Comment], statuses: frozenset[str]) -> list[Comment]:
+    """Every comment beneath `roots` that could be displayed, authors included; one query."""
+    if not roots:
+        return []
+    root_ids = [root.id for root in roots]
+    statement = (
+        select(Comment)
+        .where(
+            Comment.root_id.in_(root_ids),
+            # Deleted comments come too: they stay as placeholders when replies sit beneath them.
+            Comment.status.in_({*statuses, CommentStatus.DELETED}),
+        )
+        .options(joinedload(Comment.author))
+    )
+    return list(db.session.scalars(statement))
+
+
+def thread_page(
+    thread: Thread | None, *, viewer: Any, page: int = 1, sort: str = "oldest"
+) -> ThreadPage:
+    """A page of top-level comments and all their replies; three queries, whatever the size."""
+    sort = sort if sort in SORTS else SORTS[0]
+    if thread is None:
+        return ThreadPage(pagination=None, nodes=[], sort=sort)
+    statuses = shown_statuses(viewer)
+    statement = _ordered(_shown_roots(thread, statuses), sort).options(joinedload(Comment.author))
+    pagination = db.paginate(
+        statement,
+        page=page,
+        per_page=COMMENTS_PER_PAGE,
+        max_per_page=COMMENTS_PER_PAGE,
+        error_out=False,
+    )
+    roots = list(pagination.items)
+    nodes = build_forest(roots, _load_subtrees(roots, statuses), statuses)
+    return ThreadPage(pagination=pagination, nodes=nodes, sort=sort)
+
+
+def is_displayed(comment: Comment, viewer: Any) -> bool:
+    """Whether `comment` appears in its thread for `viewer` (a lone deleted comment does not)."""
+    statuses = shown_statuses(viewer)
+    if comment.status in statuses:
+        return True
+    if comment.is_pending and is_author(comment, viewer):
+        return True
+    root_id = comment.root_id or comment.id
+    below = db.session.scalars(
+        select(Comment).where(Comment.root_id == root_id, Comment.depth > comment.depth)
+    ).all()
+    # Walk up from every shown comment below; reaching `comment` means it keeps a placeholder.
+    parents = {other.id: other.parent_id for other in below}
+    for other in below:
+        if other.status not in statuses:
+            continue
+        ancestor = other.parent_id
+        while ancestor is not None and ancestor != comment.id:
+            ancestor = parents.get(ancestor)
+        if ancestor == comment.id:
+            return True
+    return False
+
+
+def page_of(comment: Comment, viewer: Any) -> int:
+    """The page (oldest first, the default order) on which `comment`'s conversation appears."""
+    root = comment if comment.root_id is None else db.session.get(Comment, comment.root_id)
+    earlier = _shown_roots(comment.thread, shown_statuses(viewer)).where(
+        or_(
+            Comment.created_at < root.created_at,
+            and_(Comment.created_at == root.created_at, Comment.id < root.id),
+        )
+    )
+    before = db.session.scalar(select(func.count()).select_from(earlier.subquery()))
+    return before // COMMENTS_PER_PAGE + 1
+
+
+# Writing -----------------------------------------------------------------------------------------
+
+
+def checked_body(body: str | None) -> str:
+    """The body as it will be stored; raises DiscussionError (field "body") if empty or too long."""
+    cleaned = (body or "").replace("\x00", "").rstrip()
+    if not cleaned.strip():
+        raise DiscussionError("Write something before posting.", field="body")
+    if len(cleaned) > BODY_MAX_LENGTH:
+        raise DiscussionError(
+            f"Comments can be at most {BODY_MAX_LENGTH:,} characters; this one has "
+            f"{len(cleaned):,}.",
+            field="body",
+        )
+    return cleaned
+
+
+def _checked_reason(reason: str | None, *, required: str | None = None) -> str:
+    """A trimmed reason; raises DiscussionError (field "reason") if missing when required, or long."""
+    cleaned = (reason or "").replace("\x00", "").strip()
+    if required and not cleaned:
+        raise DiscussionError(required, field="reason")
+    if len(cleaned) > REASON_MAX_LENGTH:
+        raise DiscussionError(
+            f"Keep the reason to {REASON_MAX_LENGTH:,} characters or fewer.", field="reason"
+        )
+    return cleaned
+
+
+def _check_can_reply_to(parent: Comment) -> None:
+    """Raise DiscussionError unless `parent` is a comment people may answer."""
+    if parent.is_deleted:
+        raise DiscussionError("You cannot reply to a deleted comment.")
+    if parent.is_hidden:
+        raise DiscussionError("You cannot reply to a comment a moderator has hidden.")
+    if parent.is_pending:
+        raise DiscussionError("You cannot reply to a comment that is awaiting moderation.")
+
+
+def check_can_reply(topic: Topic, thread: Thread | None, parent: Comment, user: Any) -> None:
+    """Raise NotAllowed unless `user` may post here, DiscussionError unless `parent` may be answered."""
+    refusal = posting_refusal(topic, thread, user)
+    if refusal:
+        raise NotAllowed(refusal)
+    if thread is None or parent.thread_id != thread.id:
+        raise DiscussionError("The comment you are replying to is not in this discussion.")
+    _check_can_reply_to(parent)
+
+
+def check_can_edit(comment: Comment, user: Any) -> None:
+    """Raise NotAllowed unless `user` wrote it in an open discussion; DiscussionError if not shown."""
+    # Nobody else edits a member's words: organisers hide comments, they never edit them.
+    if not is_author(comment, user):
+        raise NotAllowed("Only the author of a comment can edit it.")
+    if comment.is_deleted:
+        raise DiscussionError("This comment has been deleted.")
+    if comment.is_hidden:
+        raise DiscussionError("A moderator has hidden this comment, so it cannot be edited.")
+    if comment.thread.meeting.discussion_policy == DiscussionPolicy.CLOSED:
+        raise NotAllowed(CLOSED_MESSAGE)
+    if comment.thread.locked:
+        raise NotAllowed(LOCKED_MESSAGE)
+
+
+def check_can_delete(comment: Comment, user: Any) -> None:
+    """Raise NotAllowed unless `user` wrote `comment`, DiscussionError if it is already deleted."""
+    # Closed and locked discussions do not stop it: people may always withdraw their words.
+    if not is_author(comment, user):
+        raise NotAllowed("Only the author of a comment can delete it.")
+    if comment.is_deleted:
+        raise DiscussionError("This comment has already been deleted.")
+
+
+def check_can_report(comment: Comment, user: Any) -> None:
+    """Raise DiscussionError for one's own comments and comments that are not shown."""
+    if is_author(comment, user):
+        raise DiscussionError("You cannot report your own comment.")
+    if not comment.is_published:
+        raise DiscussionError("Only published comments can be reported.")
+
+
+def check_can_hide(comment: Comment, user: Any) -> None:
+    """Raise NotAllowed for non-moderators, DiscussionError unless the comment is published."""
+    _check_moderator(user)
+    if not comment.is_published:
+        raise DiscussionError("Only published comments can be hidden.")
+
+
+def check_can_restore(comment: Comment, user: Any) -> None:
+    """Raise NotAllowed for non-moderators, DiscussionError unless the comment is hidden."""
+    _check_moderator(user)
+    if not comment.is_hidden:
+        raise DiscussionError("Only hidden comments can be restored.")
+
+
+def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None = None) -> Comment:
+    """Post `body` (replying to `parent`), creating the thread if need be; flushes; queues the reply
+    email; raises NotAllowed if the author may not post here, DiscussionError for bad input."""
+    thread = find_thread(topic)
+    if parent is not None:
+        check_can_reply(topic, thread, parent, author)
+    else:
+        refusal = posting_refusal(topic, thread, author)
+        if refusal:
+            raise NotAllowed(refusal)
+    text = checked_body(body)
+    if thread is None:
+        thread = get_or_create_thread(topic)
+
+    now = utcnow()
+    comment = Comment(
+        thread=thread,
+        author=author,
+        body=text,
+        body_html=render_markdown(text),
+        status=CommentStatus.PUBLISHED,
+        created_at=now,
+        activity_at=now,
+    )
+    if parent is not None:
+        comment.parent = parent
+        comment.root_id = parent.root_id or parent.id
+        comment.depth = parent.depth + 1
+    db.session.add(comment)
+    # Counted in SQL so that simultaneous posts cannot overwrite each other's increment.
+    thread.comment_count = Thread.comment_count + 1
+    thread.last_activity_at = now
+    db.session.flush()
+    if parent is not None:
+        # No session synchronisation: evaluating the WHERE against every loaded comment would
+        # make each reply slower the more comments the session holds.
+        db.session.execute(
+            update(Comment).where(Comment.id == comment.root_id).values(activity_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        notifications.reply_posted(comment)
+    return comment
+
+
+def edit_comment(comment: Comment, editor: User, body: str) -> Comment:
+    """Change the author's own text and mark it edited; flushes; raises as check_can_edit does."""
+    check_can_edit(comment, editor)
+    text = checked_body(body)
+    if text != comment.body:
+        comment.body = text
+        comment.body_html = render_markdown(text)
+        comment.edited_at = utcnow()
+        db.session.flush()
+    return comment
+
+
+def _resolve_reports(comment: Comment, moderator: User | None) -> int:
+    """Close the comment's open reports; returns how many there were."""
+    result = db.session.execute(
+        update(Report)
+        .where(Report.comment_id == comment.id, Report.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolved_by_id=moderator.id if moderator else None),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount or 0
+
+
+def delete_comment(comment: Comment, user: User) -> None:
+    """Delete the author's own comment (a placeholder keeps any replies); flushes; see check_can_delete."""
+    check_can_delete(comment, user)
+    if comment.is_published:
+        comment.thread.comment_count = Thread.comment_count - 1
+    comment.status = CommentStatus.DELETED
+    comment.body = ""
+    comment.body_html = ""
+    _resolve_reports(comment, None)
+    db.session.flush()
+
+
+def report_comment(comment: Comment, reporter: User, reason: str) -> Report:
+    """Record a report for the moderators; flushes; DiscussionError if own, unshown, repeated, unexplained."""
+    check_can_report(comment, reporter)
+    text = _checked_reason(reason, required="Say what is wrong with this comment.")
+    already = db.session.scalar(
+        select(exists().where(Report.comment_id == comment.id, Report.reporter_id == reporter.id))
+    )
+    if already:
+        raise DiscussionError("You have already reported this comment.")
+    report = Report(comment=comment, reporter=reporter, reason=text)
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def _log(
+    moderator: User, kind: ModerationKind, *, thread: Thread, comment: Comment | None, reason: str
+) -> ModerationAction:
+    """Add an entry to the moderators' log (flushed with the change it records)."""
+    action = ModerationAction(
+        moderator=moderator, action=kind, thread=thread, comment=comment, reason=reason
+    )
+    db.session.add(action)
+    return action
+
+
+def _check_moderator(user: Any) -> None:
+    """Raise NotAllowed unless `user` is an organiser or admin."""
+    if not can_moderate(user):
+        raise NotAllowed("Only organisers can moderate discussions.")
+
+
+def hide_comment(comment: Comment, moderator: User, reason: str) -> ModerationAction:
+    """Hide a published comment and close its reports; flushes and logs; needs a moderator and a reason."""
+    check_can_hide(comment, moderator)
+    text = _checked_reason(reason, required="Say why you are hiding this comment.")
+    comment.status = CommentStatus.HIDDEN
+    comment.thread.comment_count = Thread.comment_count - 1
+    _resolve_reports(comment, moderator)
+    action = _log(
+        moderator, ModerationKind.HIDE, thread=comment.thread, comment=comment, reason=text
+    )
+    db.session.flush()
+    return action
+
+
+def restore_comment(comment: Comment, moderator: User, reason: str = "") -> ModerationAction:
+    """Show a hidden comment again; flushes and logs; raises NotAllowed or DiscussionError."""
+    check_can_restore(comment, moderator)
+    text = _checked_reason(reason)
+    comment.status = CommentStatus.PUBLISHED
+    comment.thread.comment_count = Thread.comment_count + 1
+    _resolve_reports(comment, moderator)
+    action = _log(
+        moderator, ModerationKind.RESTORE, thread=comment.thread, comment=comment, reason=text
+    )
+    db.session.flush()
+    return action
+
+
+def dismiss_reports(comment: Comment, moderator: User, reason: str = "") -> ModerationAction:
+    """Close a comment's open reports, leaving it shown; flushes and logs; DiscussionError if none."""
+    _check_moderator(moderator)
+    text = _checked_reason(reason)
+    if not _resolve_reports(comment, moderator):
+        raise DiscussionError("This comment has no open reports.")
+    action = _log(
+        moderator, ModerationKind.DISMISS, thread=comment.thread, comment=comment, reason=text
+    )
+    db.session.flush()
+    return action
+
+
+def set_locked(topic: Topic, moderator: User, *, locked: bool, reason: str = "") -> Thread:
+    """Lock (read-only for all) or unlock the topic's thread; flushes and logs; raises if no change."""
+    _check_moderator(moderator)
+    text = _checked_reason(reason)
+    thread = get_or_create_thread(topic)
+    if thread.locked == locked:
+        state = "locked" if locked else "open"
+        raise DiscussionError(f"This discussion is already {state}.")
+    thread.locked = locked
+    kind = ModerationKind.LOCK if locked else ModerationKind.UNLOCK
+    _log(moderator, kind, thread=thread, comment=None, reason=text)
+    db.session.flush()
+    return thread
+
+
+# Moderation page ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportedComment:
+    """A comment with its open reports, oldest report first."""
+
+    comment: Comment
+    reports: list[Report]
+
+
+def open_reports(*, limit: int = 200) -> list[ReportedComment]:
+    """Comments with open reports, the longest-waiting first; one query."""
+    statement = (
+        select(Report)
+        .where(Report.resolved_at.is_(None))
+        .options(
+            joinedload(Report.reporter),
+            joinedload(Report.comment).joinedload(Comment.author),
+            joinedload(Report.comment)
+            .joinedload(Comment.thread)
+            .joinedload(Thread.question)
+            .joinedload(Question.event),
+            joinedload(Report.comment).joinedload(Comment.thread).joinedload(Thread.event),
+        )
+        .order_by(Report.created_at, Report.id)
+        .limit(limit)
+    )
+    grouped: dict[int, ReportedComment] = {}
+    for report in db.session.scalars(statement):
+        entry = grouped.setdefault(report.comment_id, ReportedComment(report.comment, []))
+        entry.reports.append(report)
+    return list(grouped.values())
+
+
+def moderation_log(*, page: int = 1, per_page: int = ACTIONS_PER_PAGE) -> Pagination:
+    """The moderators' log, newest first, one page of it (two queries)."""
+    statement = (
+        select(ModerationAction)
+        .options(
+            joinedload(ModerationAction.moderator),
+            joinedload(ModerationAction.comment).joinedload(Comment.author),
+            joinedload(ModerationAction.thread)
+            .joinedload(Thread.question)
+            .joinedload(Question.event),
+            joinedload(ModerationAction.thread).joinedload(Thread.event),
+        )
+        .order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc())
+    )
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+# Lists for other pages ---------------------------------------------------------------------------
+
+
+def discussion_overview(event: Event) -> list[ThreadSummary]:
+    """Each key question's thread, then the follow-up thread, with counts and activity; one query."""
+    question_ids = [question.id for question in event.questions]
+    threads = db.session.scalars(
+        select(Thread).where(or_(Thread.event_id == event.id, Thread.question_id.in_(question_ids)))
+    ).all()
+    by_question = {thread.question_id: thread for thread in threads if thread.question_id}
+    follow_up = next((thread for thread in threads if thread.event_id == event.id), None)
+
+    def summary(title: str, question_id: int | None, thread: Thread | None) -> ThreadSummary:
+        """One row, with zero comments for a thread nobody has started."""
+        return ThreadSummary(
+            event_slug=event.slug,
+            event_title=event.title,
+            timezone=event.timezone,
+            question_id=question_id,
+            title=title,
+            comment_count=thread.comment_count if thread else 0,
+            last_activity_at=thread.last_activity_at if thread else None,
+            locked=bool(thread and thread.locked),
+        )
+
+    rows = [summary(q.title, q.id, by_question.get(q.id)) for q in event.questions]
+    rows.append(summary(FOLLOW_UP_TITLE, None, follow_up))
+    return rows
+
+
+def recent_discussions(*, limit: int = 5) -> list[ThreadSummary]:
+    """Threads of public meetings with the most recent comments, newest first; one query."""
+    statement = (
+        select(
+            Event.slug,
+            Event.title.label("event_title"),
+            Event.timezone,
+            Question.id.label("question_id"),
+            Question.title.label("question_title"),
+            Thread.comment_count,
+            Thread.last_activity_at,
+            Thread.locked,
+        )
+        .select_from(Thread)
+        .outerjoin(Question, Thread.question_id == Question.id)
+        .join(Event, Event.id == func.coalesce(Thread.event_id, Question.event_id))
+        .where(
+            Thread.comment_count > 0,
+            Thread.last_activity_at.is_not(None),
+            Event.status.in_((EventStatus.PUBLISHED, EventStatus.CANCELLED)),
+        )
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+        .limit(limit)
+    )
+    return [
+        ThreadSummary(
+            event_slug=row.slug,
+            event_title=row.event_title,
+            timezone=row.timezone,
+            question_id=row.question_id,
+            title=row.question_title or FOLLOW_UP_TITLE,
+            comment_count=row.comment_count,
+            last_activity_at=row.last_activity_at,
+            locked=row.locked,
+        )
+        for row in db.session.execute(statement)
+    ]
+
+
+def quoted(comment: Comment) -> str:
+    """The comment's Markdown as a `>` quote, followed by a blank line to write under."""
+    lines = comment.body.splitlines() or [""]
+    return "\n".join(f"> {line}".rstrip() for line in lines) + "\n\n"

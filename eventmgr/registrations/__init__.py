@@ -1,0 +1,1 @@
+"""Registrations: members' places at meetings, the waiting list, and the organisers' roster."""
