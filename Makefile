@@ -51,10 +51,11 @@ screenshots: install-dev
 bench-discussion: install
 	$(BIN)/python -m bench.discussion $(BENCH_ARGS)
 
-## lint: ruff's checks and formatting, as CI runs them
+## lint: ruff's checks and formatting, and bandit's security checks of eventmgr, as CI runs them
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive --configfile pyproject.toml eventmgr
 
 format: install-dev
 	$(BIN)/ruff check --fix .

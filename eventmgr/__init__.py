@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventmgr.config import load_config
-from eventmgr.extensions import csrf, db, login_manager, migrate
+from eventmgr.extensions import csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to continue."
@@ -85,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from eventmgr.mail.views import bp as mail_bp
     from eventmgr.registrations.views import bp as registrations_bp
     from eventmgr.web.health import bp as health_bp
+    from eventmgr.writeups.views import bp as writeups_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
@@ -93,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail_bp)
     app.register_blueprint(registrations_bp)
     app.register_blueprint(discussions_bp)
+    app.register_blueprint(writeups_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 #: The secret used when none is configured; fine on a laptop, refused in production.
-DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105  # nosec B105: development default, refused in production
 
 
 class ConfigurationError(RuntimeError):
@@ -55,17 +55,27 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         )
 
     base_url = environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    idle_minutes = int(environ.get("SESSION_IDLE_MINUTES", "") or "120")
+    absolute_hours = int(environ.get("SESSION_ABSOLUTE_HOURS", "") or "720")
+    remember_seconds = int(environ.get("REMEMBER_COOKIE_DAYS", "") or "30") * 86400
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             environ.get("DATABASE_URL", "sqlite:///eventmgr.sqlite3")
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(environ),
+        # Request bodies above this many bytes are refused with 413 before a view reads them.
+        "MAX_CONTENT_LENGTH": int(environ.get("MAX_CONTENT_LENGTH", "") or str(1024 * 1024)),
         "APP_TIMEZONE": environ.get("APP_TIMEZONE", "Europe/London"),
         "BASE_URL": base_url,
         "SITE_NAME": environ.get("SITE_NAME", "eventmgr"),
         "EVENTS_PER_PAGE": int(environ.get("EVENTS_PER_PAGE", "10")),
+        "WRITEUPS_PER_PAGE": int(environ.get("WRITEUPS_PER_PAGE", "10")),
+        # Guests' reply forms sent back sooner than this are refused as bots (0 in testing mode).
+        "WRITEUP_MIN_FILL_SECONDS": float(
+            environ.get("WRITEUP_MIN_FILL_SECONDS", "0" if app_env == "testing" else "3")
+        ),
         # Cookies: secure in production (served over HTTPS behind the proxy), never readable by JS.
         "SESSION_COOKIE_SECURE": _env_bool(environ, "SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -73,7 +83,21 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_SECURE": _env_bool(environ, "SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_DURATION": int(environ.get("REMEMBER_COOKIE_DAYS", "30")) * 86400,
+        # "Keep me logged in" never outlives the absolute session limit.
+        "REMEMBER_COOKIE_DURATION": min(remember_seconds, absolute_hours * 3600),
+        # Sessions: permanent cookies refreshed on every request, so they lapse after this much
+        # idleness (the signed cookie's timestamp is checked too); the absolute limit counts from
+        # the login time kept in the session (see accounts.sessions).
+        "SESSION_IDLE_MINUTES": idle_minutes,
+        "SESSION_ABSOLUTE_HOURS": absolute_hours,
+        "PERMANENT_SESSION_LIFETIME": idle_minutes * 60,
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        # Signed links in emails: password reset (single use) and email address confirmation.
+        "PASSWORD_RESET_MAX_AGE": int(environ.get("PASSWORD_RESET_MAX_AGE", "") or "3600"),
+        "EMAIL_CONFIRMATION_MAX_AGE": int(
+            environ.get("EMAIL_CONFIRMATION_MAX_AGE", "") or str(7 * 86400)
+        ),
+        **ratelimit_config(environ, app_env=app_env),
         # Argon2id cost; RFC 9106's second recommended option. Tests lower it to stay fast.
         "ARGON2_TIME_COST": int(environ.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_COST": int(environ.get("ARGON2_MEMORY_COST", str(64 * 1024))),
@@ -83,6 +107,45 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PROXY_FIX_COUNT": int(environ.get("PROXY_FIX_COUNT", "0")),
         **mail_config(environ, production=production, base_url=base_url),
     }
+
+
+def ratelimit_config(environ: Mapping[str, str], *, app_env: str) -> dict[str, Any]:
+    """RATELIMIT_* settings for Flask-Limiter (extensions.limiter) and the log-in limits."""
+    return {
+        # Off by default only under APP_ENV=testing, so test servers can log many members in.
+        "RATELIMIT_ENABLED": _env_bool(environ, "RATELIMIT_ENABLED", app_env != "testing"),
+        # memory:// counts per process; several gunicorn workers need a shared redis:// store.
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "") or "memory://",
+        "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX", "") or "eventmgr",
+        # A moving window: no double burst at a window's edge.
+        "RATELIMIT_STRATEGY": environ.get("RATELIMIT_STRATEGY", "") or "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Log-in attempts per client address (as Discourse), failures per account (OWASP ASVS 2.2.1).
+        "RATELIMIT_LOGIN_PER_IP": environ.get("RATELIMIT_LOGIN_PER_IP", "") or "6 per minute",
+        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT": environ.get(
+            "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", ""
+        )
+        or "100 per hour",
+    }
+
+
+def engine_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """SQLAlchemy engine options: reconnect after a database restart, and on PostgreSQL give up
+    connecting after DATABASE_CONNECT_TIMEOUT seconds and on statements after
+    DATABASE_STATEMENT_TIMEOUT_MS milliseconds (0: no limit), so a stalled database answers 503."""
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        # SQL parameters (emails, hashes, comment text) stay out of error messages and logs.
+        "hide_parameters": True,
+    }
+    url = normalise_database_url(environ.get("DATABASE_URL", ""))
+    if url.startswith("postgresql"):
+        statement_ms = int(environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "") or "30000")
+        options["connect_args"] = {
+            "connect_timeout": int(environ.get("DATABASE_CONNECT_TIMEOUT", "") or "5"),
+            "options": f"-c statement_timeout={statement_ms}",
+        }
+    return options
 
 
 def mail_config(environ: Mapping[str, str], *, production: bool, base_url: str) -> dict[str, Any]:

@@ -25,14 +25,14 @@ DEMO_ACCOUNTS = [
         "email": "organiser@example.org",
         "display_name": "Olivia Organiser",
         "organisation": "NetIKX",
-        "password": "organiser-demo-2015",
+        "password": "organiser-demo-2015",  # nosec B105: the documented demo login, demo data only
         "role": Role.ORGANISER,
     },
     {
         "email": "member@example.org",
         "display_name": "Max Member",
         "organisation": "ISKO UK",
-        "password": "member-demo-2015",
+        "password": "member-demo-2015",  # nosec B105: the documented demo login, demo data only
         "role": Role.MEMBER,
     },
 ]

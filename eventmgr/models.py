@@ -9,4 +9,5 @@ def import_all_models() -> None:
     import eventmgr.discussions.models
     import eventmgr.events.models
     import eventmgr.mail.models
-    import eventmgr.registrations.models  # noqa: F401
+    import eventmgr.registrations.models
+    import eventmgr.writeups.models  # noqa: F401

@@ -92,7 +92,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def cleanup_engine(database_url: str) -> Iterator[Engine]:
     """A connection pool of the test run's own, used to empty the tables after each test."""
-    engine = create_engine(database_url)
+    # pre-ping: a fault test may restart PostgreSQL, leaving pooled connections dead.
+    engine = create_engine(database_url, pool_pre_ping=True)
     yield engine
     engine.dispose()
 

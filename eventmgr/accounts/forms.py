@@ -178,3 +178,19 @@ class RoleForm(FlaskForm):
         "Role",
         choices=[SelectChoice(role.value, role.value.capitalize()) for role in Role],
     )
+
+
+class PasswordResetRequestForm(FlaskForm):
+    """The address to send a password reset link to."""
+
+    email = email_field()
+
+
+class PasswordResetForm(FlaskForm):
+    """A new password, chosen from a reset link."""
+
+    password, confirm_password = new_password_fields("New password", "password")
+
+
+class ResendConfirmationForm(FlaskForm):
+    """The button that sends the email address confirmation link again (CSRF-protected POST)."""

@@ -45,12 +45,15 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default=Role.MEMBER)
     #: Inactive users cannot log in; their content stays.
     active: Mapped[bool] = mapped_column(default=True)
-    #: Part of the login cookie: rotating it (password change) invalidates every other session.
+    #: Part of the login cookie: rotating it (log-out, password change or reset) ends every session.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     #: Email notification preferences.
     notify_replies: Mapped[bool] = mapped_column(default=True)
     notify_event_updates: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the member followed the link in their confirmation email; None until then. Accounts
+    #: made by an admin (`flask users create`) or the demo are confirmed when created.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email!r} {self.role}>"
@@ -63,6 +66,11 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """The value Flask-Login keeps in the session and remember cookie."""
         return f"{self.id}:{self.session_token}"
+
+    @property
+    def email_confirmed(self) -> bool:
+        """Whether the member has shown they receive email at their address (needed to post)."""
+        return self.email_confirmed_at is not None
 
     @property
     def is_organiser(self) -> bool:

@@ -40,6 +40,12 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+def matches_any(password: str, values: list[str]) -> bool:
+    """Whether `password` equals one of `values`, ignoring case and Unicode form (blanks never match)."""
+    typed = _normalise(password).casefold().strip()
+    return any(value and typed == _normalise(value).casefold().strip() for value in values)
+
+
 def hash_password(password: str) -> str:
     """An Argon2id hash of the whole password (never truncated)."""
     return _hasher().hash(_normalise(password))

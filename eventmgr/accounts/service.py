@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventmgr.accounts import passwords
 from eventmgr.accounts.models import Role, User, new_session_token
+from eventmgr.database import utcnow
 from eventmgr.extensions import db
+from eventmgr.mail import service as mail_service
+from eventmgr.web.urls import external_url
 
 #: Limits shared by the forms and these rules; the first three are the users table's column sizes.
 EMAIL_MAX_LENGTH = 254
@@ -21,6 +30,10 @@ USERS_PER_PAGE = 25
 #: The one message for every failed log-in, so the form never tells which emails have accounts.
 LOGIN_FAILED_MESSAGE = "Incorrect email or password."
 EMAIL_TAKEN_MESSAGE = "An account with this email address already exists. Log in instead?"
+#: Refusal of a password anyone who knows the account could guess.
+PASSWORD_GUESSABLE_MESSAGE = (
+    "Choose a password that is not your email address, your name or the name of this site."  # noqa: E501, S105  # nosec B105: a message shown to people, not a password
+)
 
 
 class AccountError(ValueError):
@@ -74,11 +87,14 @@ def _checked_text(field: str, value: str) -> str:
     return cleaned
 
 
-def _checked_password(password: str, *, field: str) -> str:
-    """`password` unchanged (never trimmed); raises AccountError when its length is refused."""
+def _checked_password(password: str, *, field: str, email: str = "", display_name: str = "") -> str:
+    """`password` unchanged (never trimmed); raises AccountError when its length is refused or it
+    is the account's email address, its display name or the site's name (ignoring case)."""
     problem = passwords.password_problem(password)
     if problem:
         raise AccountError(problem, field=field)
+    if passwords.matches_any(password, [email, display_name, current_app.config["SITE_NAME"]]):
+        raise AccountError(PASSWORD_GUESSABLE_MESSAGE, field=field)
     return password
 
 
@@ -94,16 +110,62 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def load_user(session_id: str) -> User | None:
-    """Flask-Login's loader: the active user for an 'id:token' value whose token is still current."""
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
+@dataclass(frozen=True)
+class SessionIdentifier:
+    """What the session (and the remember-me cookie) holds: user id, session token, login time."""
+
+    user_id: int
+    token: str
+    #: None only for sessions made before login times were recorded (and by test helpers).
+    login_at: datetime | None
+
+    def __str__(self) -> str:
+        value = f"{self.user_id}:{self.token}"
+        if self.login_at is not None:
+            value += f":{int(self.login_at.timestamp())}"
+        return value
+
+
+def session_identifier(user: User, *, login_at: datetime) -> str:
+    """The value to keep in the session for `user`, who authenticated at `login_at`."""
+    return str(SessionIdentifier(user.id, user.session_token, login_at))
+
+
+def parse_session_identifier(value: str) -> SessionIdentifier | None:
+    """The parts of an 'id:token[:login time]' value, or None when it is malformed."""
+    user_id, _, rest = value.partition(":")
+    token, _, login_at = rest.partition(":")
+    if not user_id.isdigit() or not token or (login_at and not login_at.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    when = datetime.fromtimestamp(int(login_at), UTC) if login_at else None
+    return SessionIdentifier(int(user_id), token, when)
+
+
+def login_expired(login_at: datetime, *, now: datetime | None = None) -> bool:
+    """Whether a session that began at `login_at` has passed SESSION_ABSOLUTE_HOURS."""
+    limit = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
+    return (now or utcnow()) - login_at > limit
+
+
+def load_user(session_id: str, *, now: datetime | None = None) -> User | None:
+    """Flask-Login's loader: the active user for an 'id:token[:login time]' value whose token is
+    still current and whose login is within the absolute session lifetime."""
+    identifier = parse_session_identifier(session_id)
+    if identifier is None:
+        return None
+    if identifier.login_at is not None and login_expired(identifier.login_at, now=now):
+        return None
+    user = db.session.get(User, identifier.user_id)
     # Checking `active` here ends a deactivated user's existing sessions on their next request.
-    if user is None or not user.active or user.session_token != token:
+    if user is None or not user.active or user.session_token != identifier.token:
         return None
     return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Sign `user` out everywhere: every session and remember-me cookie names the old token; flushes."""
+    user.session_token = new_session_token()
+    db.session.flush()
 
 
 def create_user(
@@ -113,8 +175,12 @@ def create_user(
     password: str,
     organisation: str = "",
     role: Role | str = Role.MEMBER,
+    email_confirmed: bool = True,
 ) -> User:
     """Add a new user; flushes; raises AccountError (naming the field) if a rule refuses it.
+
+    Users made by an admin or a script are trusted with their address (`email_confirmed`);
+    sign_up() makes members confirm theirs.
 
     If the database rejects the email because another request took it a moment ago, the session
     is rolled back (it cannot continue after a failed flush) before AccountError is raised.
@@ -122,7 +188,7 @@ def create_user(
     email = _checked_email(email)
     display_name = _checked_text("display_name", display_name)
     organisation = _checked_text("organisation", organisation)
-    password = _checked_password(password, field="password")
+    password = _checked_password(password, field="password", email=email, display_name=display_name)
     role = _checked_role(role)
     if get_user_by_email(email) is not None:
         raise AccountError(EMAIL_TAKEN_MESSAGE, field="email")
@@ -132,6 +198,7 @@ def create_user(
         organisation=organisation,
         password_hash=passwords.hash_password(password),
         role=role,
+        email_confirmed_at=utcnow() if email_confirmed else None,
     )
     db.session.add(user)
     try:
@@ -185,10 +252,151 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
     """
     if not passwords.verify_password(user.password_hash, current_password):
         raise AccountError("Your current password is not correct.", field="current_password")
-    new_password = _checked_password(new_password, field="new_password")
+    new_password = _checked_password(
+        new_password, field="new_password", email=user.email, display_name=user.display_name
+    )
     user.password_hash = passwords.hash_password(new_password)
     user.session_token = new_session_token()
     db.session.flush()
+
+
+# Sign-up with email confirmation, and password reset by email ------------------------------------
+
+#: itsdangerous salts: a token made for one purpose is never accepted for another.
+PASSWORD_RESET_SALT = "accounts.password-reset"  # noqa: S105 (a salt naming a purpose)  # nosec B105: a salt naming a purpose, not a secret
+EMAIL_CONFIRMATION_SALT = "accounts.email-confirmation"
+
+
+def sign_up(*, email: str, display_name: str, password: str, organisation: str = "") -> User:
+    """A new member who must confirm their email address; queues the confirmation email; flushes;
+    raises AccountError like create_user()."""
+    user = create_user(
+        email=email,
+        display_name=display_name,
+        password=password,
+        organisation=organisation,
+        email_confirmed=False,
+    )
+    send_confirmation_email(user)
+    return user
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _loads(salt: str, token: str, *, max_age: int, now: datetime | None) -> dict | None:
+    """The payload of a token signed with `salt` no more than `max_age` seconds before `now`."""
+    try:
+        payload, signed_at = _serializer(salt).loads(token, return_timestamp=True)
+    except BadData:
+        return None
+    if (now or utcnow()) - signed_at > timedelta(seconds=max_age) or not isinstance(payload, dict):
+        return None
+    return payload
+
+
+def _password_fingerprint(user: User) -> str:
+    """A digest of the password hash: any password change (a reset included) changes it, so a
+    reset link works once; the hash itself never goes into a link."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
+
+
+def password_reset_token(user: User) -> str:
+    """A signed link token for resetting `user`'s password, valid once for PASSWORD_RESET_MAX_AGE."""
+    return _serializer(PASSWORD_RESET_SALT).dumps(
+        {"user": user.id, "password": _password_fingerprint(user)}
+    )
+
+
+def user_for_password_reset(token: str, *, now: datetime | None = None) -> User | None:
+    """The active user a reset token was made for, if it is genuine, recent and not yet used."""
+    payload = _loads(
+        PASSWORD_RESET_SALT, token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"], now=now
+    )
+    if payload is None or not isinstance(payload.get("user"), int):
+        return None
+    user = db.session.get(User, payload["user"])
+    if user is None or not user.active or payload.get("password") != _password_fingerprint(user):
+        return None
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link to the active account with this address, if there is one; flushes.
+
+    Says nothing about whether there was, so the form cannot be used to find members' addresses.
+    """
+    user = get_user_by_email(email)
+    if user is None or not user.active:
+        return
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    mail_service.queue_email(
+        kind="password_reset",
+        to=user.email,
+        subject=f"Reset your {current_app.config['SITE_NAME']} password",
+        template="password_reset",
+        context={
+            "user": user,
+            "reset_url": external_url("accounts.reset_password", token=password_reset_token(user)),
+            "valid_minutes": max(max_age // 60, 1),
+        },
+    )
+
+
+def reset_password(user: User, new_password: str) -> None:
+    """Set a new password from a reset link; ends every session; confirms the address (the link
+    was emailed to it); flushes; raises AccountError (field "password")."""
+    new_password = _checked_password(
+        new_password, field="password", email=user.email, display_name=user.display_name
+    )
+    user.password_hash = passwords.hash_password(new_password)
+    user.session_token = new_session_token()
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    db.session.flush()
+
+
+def email_confirmation_token(user: User) -> str:
+    """A signed link token proving that whoever holds it received email at `user`'s address."""
+    return _serializer(EMAIL_CONFIRMATION_SALT).dumps({"user": user.id, "email": user.email})
+
+
+def send_confirmation_email(user: User) -> None:
+    """Queue the email with the link that confirms `user`'s address; flushes."""
+    mail_service.queue_email(
+        kind="email_confirmation",
+        to=user.email,
+        subject=f"Confirm your email address for {current_app.config['SITE_NAME']}",
+        template="confirm_email",
+        context={
+            "user": user,
+            "confirm_url": external_url(
+                "accounts.confirm_email", token=email_confirmation_token(user)
+            ),
+            "valid_days": max(current_app.config["EMAIL_CONFIRMATION_MAX_AGE"] // 86400, 1),
+        },
+    )
+
+
+def confirm_email(token: str, *, now: datetime | None = None) -> User | None:
+    """Mark the address in a genuine, recent confirmation token as confirmed and return its user;
+    None if the token is not valid (confirming twice is harmless); flushes."""
+    payload = _loads(
+        EMAIL_CONFIRMATION_SALT,
+        token,
+        max_age=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"],
+        now=now,
+    )
+    if payload is None or not isinstance(payload.get("user"), int):
+        return None
+    user = db.session.get(User, payload["user"])
+    if user is None or not user.active or payload.get("email") != user.email:
+        return None
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now or utcnow()
+        db.session.flush()
+    return user
 
 
 def update_profile(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -11,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -23,9 +26,19 @@ from flask_login.config import COOKIE_NAME
 from flask_wtf import FlaskForm
 
 from eventmgr.accounts import service
-from eventmgr.accounts.forms import LoginForm, PasswordForm, ProfileForm, RoleForm, SignupForm
+from eventmgr.accounts.forms import (
+    LoginForm,
+    PasswordForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    ProfileForm,
+    ResendConfirmationForm,
+    RoleForm,
+    SignupForm,
+)
 from eventmgr.accounts.models import User
-from eventmgr.extensions import db
+from eventmgr.database import utcnow
+from eventmgr.extensions import db, limiter
 from eventmgr.web.redirects import safe_next_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -49,10 +62,87 @@ def _next_url(target: str | None) -> str:
     return safe_next_url(target) or url_for("events.home")
 
 
+# Sessions ----------------------------------------------------------------------------------------
+#
+# Flask keeps the session in a signed cookie, which the server cannot revoke by itself. What makes a
+# copied cookie worthless is server-side state it names: User.session_token, part of the
+# identifier in the session and in the remember-me cookie. Logging out, changing or resetting the
+# password rotate it, which ends every session of that user on every device (the price of keeping
+# no per-session table). The identifier also carries the login time, so the absolute lifetime is
+# checked by service.load_user() on every request, for remember-me cookies too; `_seen_at` in the
+# session measures idleness.
+
+#: Session key of the last request's time (seconds since the epoch), for the idle limit.
+SEEN_AT_KEY = "_seen_at"
+#: What Flask-Login keeps in the session for a logged-in user; dropped when the session lapses.
+LOGIN_KEYS = ("_user_id", "_fresh", "_id")
+
+
 def _start_session(user: User, *, remember: bool) -> None:
     """Log `user` in on a fresh session, keeping nothing from the old one (no session fixation)."""
     session.clear()
+    _log_in(user, remember=remember)
+
+
+def _log_in(user: User, *, remember: bool) -> None:
+    """Keep `user` in this session (and a remember-me cookie if asked), logged in as of now."""
+    now = utcnow()
     login_user(user, remember=remember)
+    # Flask-Login stores user.get_id(); add the login time, which the remember-me cookie (made from
+    # this value after the request) then carries too.
+    session["_user_id"] = service.session_identifier(user, login_at=now)
+    session.permanent = True
+    session[SEEN_AT_KEY] = int(now.timestamp())
+
+
+@bp.before_app_request
+def enforce_session_lifetimes() -> None:
+    """Drop a login idle for longer than SESSION_IDLE_MINUTES or older than SESSION_ABSOLUTE_HOURS.
+
+    Runs before Flask-Login loads the user. An idle login falls back on a remember-me cookie if
+    the browser has one (that is what it is for); the absolute limit applies to both.
+    """
+    value = session.get("_user_id")
+    if not value:
+        return
+    now = utcnow()
+    identifier = service.parse_session_identifier(value)
+    if identifier is not None and identifier.login_at is None:
+        # A session from before login times were kept: its lifetime starts counting now.
+        session["_user_id"] = f"{value}:{int(now.timestamp())}"
+    elif identifier is not None and service.login_expired(identifier.login_at, now=now):
+        session.clear()
+        session["_remember"] = "clear"  # Flask-Login deletes the remember-me cookie too
+        flash("Your session has expired. Please log in again.", "info")
+        return
+    seen_at = session.get(SEEN_AT_KEY)
+    idle_limit = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if isinstance(seen_at, int) and now - datetime.fromtimestamp(seen_at, UTC) > idle_limit:
+        for key in LOGIN_KEYS:
+            session.pop(key, None)
+    session[SEEN_AT_KEY] = int(now.timestamp())
+
+
+# Rate limits -------------------------------------------------------------------------------------
+
+
+def _login_per_ip_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_PER_IP"]
+
+
+def _login_failures_per_account_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT"]
+
+
+def _account_key() -> str:
+    """The rate-limit key of the account a form names: a digest, so no address sits in Redis."""
+    email = service.normalise_email(request.form.get("email", ""))
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _login_failed(response: Any) -> bool:
+    """Count an attempt against the account only when the password check failed."""
+    return bool(g.get("login_failed"))
 
 
 def _show_error(form: FlaskForm, error: service.AccountError) -> None:
@@ -73,7 +163,7 @@ def signup() -> ResponseReturnValue:
         form.next.data = safe_next_url(request.args.get("next")) or ""
     if form.validate_on_submit():
         try:
-            user = service.create_user(
+            user = service.sign_up(
                 email=form.email.data,
                 display_name=form.display_name.data,
                 organisation=form.organisation.data,
@@ -84,12 +174,23 @@ def signup() -> ResponseReturnValue:
         else:
             db.session.commit()
             _start_session(user, remember=False)
-            flash(f"Welcome, {user.display_name}. Your account is ready.", "success")
+            flash(
+                f"Welcome, {user.display_name}. Your account is ready. We have emailed you a link "
+                "to confirm your address; follow it to join the discussions.",
+                "success",
+            )
             return redirect(_next_url(form.next.data))
     return render_template("accounts/signup.html", form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_per_ip_limit, methods=["POST"])
+@limiter.limit(
+    _login_failures_per_account_limit,
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=_login_failed,
+)
 def login() -> ResponseReturnValue:
     """Log in with email and password, then go back to the local `next` page if one was given."""
     if current_user.is_authenticated:
@@ -100,6 +201,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
         if user is None:
+            g.login_failed = True
             form.password.errors.append(service.LOGIN_FAILED_MESSAGE)
         else:
             db.session.commit()  # keeps a hash that authenticate() upgraded to the current cost
@@ -111,7 +213,14 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the session; POST only (and CSRF-checked) so no other site can log anyone out."""
+    """End the session; POST only (and CSRF-checked) so no other site can log anyone out.
+
+    Rotating the session token makes a copy of this session's cookie useless afterwards; it logs
+    the member out on their other devices too.
+    """
+    if current_user.is_authenticated:
+        service.end_all_sessions(current_user._get_current_object())
+        db.session.commit()
     # Clear first: logout_user() then marks a remember-me cookie for deletion in the new session.
     session.clear()
     logout_user()
@@ -121,7 +230,9 @@ def logout() -> ResponseReturnValue:
 
 def _render_account(profile_form: ProfileForm, password_form: PasswordForm) -> str:
     return render_template(
-        "accounts/account.html", profile_form=profile_form, password_form=password_form
+        "accounts/account.html",
+        profile_form=profile_form,
+        password_form=password_form,
     )
 
 
@@ -170,11 +281,86 @@ def change_password() -> ResponseReturnValue:
             # The session token changed, so this session's id is stale: store the new one, and
             # reissue a remember-me cookie if this browser had one.
             cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
-            login_user(user, remember=cookie_name in request.cookies)
+            _log_in(user, remember=cookie_name in request.cookies)
             flash("Your password has been changed. Other devices have been logged out.", "success")
             return redirect(url_for("accounts.account"))
     profile_form = ProfileForm(formdata=None, obj=user, prefix="profile")
     return _render_account(profile_form, password_form)
+
+
+# Password reset and email confirmation -----------------------------------------------------------
+
+RESET_REQUESTED_MESSAGE = (
+    "If an account uses that address, we have emailed it a link to choose a new password. "
+    "The link works once, within {minutes} minutes."
+)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_login_per_ip_limit, methods=["POST"])
+def request_password_reset() -> ResponseReturnValue:
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        service.request_password_reset(form.email.data)
+        db.session.commit()
+        minutes = max(current_app.config["PASSWORD_RESET_MAX_AGE"] // 60, 1)
+        flash(RESET_REQUESTED_MESSAGE.format(minutes=minutes), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    """Choose a new password from an emailed link; then log in with it."""
+    user = service.user_for_password_reset(token)
+    if user is None:
+        flash("This password reset link has expired or has already been used. Ask for a new one.",
+              "error")  # fmt: skip
+        return redirect(url_for("accounts.request_password_reset"))
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(user, form.password.data)
+        except service.AccountError as error:
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            session.clear()
+            logout_user()
+            flash("Your password has been changed. Log in with your new password.", "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form, token=token)
+
+
+@bp.get("/confirm/<token>")
+def confirm_email(token: str) -> ResponseReturnValue:
+    """Follow the link in the confirmation email: the address is confirmed."""
+    user = service.confirm_email(token)
+    if user is None:
+        flash("This confirmation link has expired or is not valid. Log in and ask for a new one.",
+              "error")  # fmt: skip
+    else:
+        db.session.commit()
+        flash("Thank you: your email address is confirmed.", "success")
+    return redirect(url_for("events.home"))
+
+
+@bp.post("/confirm/resend")
+@login_required
+@limiter.limit(_login_per_ip_limit)
+def resend_confirmation() -> ResponseReturnValue:
+    """Send the confirmation link again to the member's address."""
+    user = current_user._get_current_object()
+    if not ResendConfirmationForm().validate_on_submit():
+        abort(400)
+    if user.email_confirmed:
+        flash("Your email address is already confirmed.", "info")
+    else:
+        service.send_confirmation_email(user)
+        db.session.commit()
+        flash(f"We have sent a new confirmation link to {user.email}.", "success")
+    return redirect(safe_next_url(request.form.get("next")) or url_for("accounts.account"))
 
 
 def _role_form_prefix(user: User) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +14,9 @@ from eventmgr.database import UTCDateTime, utcnow
 from eventmgr.events.models import Event, Question
 from eventmgr.extensions import db
 
+if TYPE_CHECKING:
+    from eventmgr.writeups.models import WriteUp
+
 
 class CommentStatus(StrEnum):
     """Whether a comment is shown: published, awaiting a moderator, hidden by one, or deleted."""
@@ -21,6 +25,8 @@ class CommentStatus(StrEnum):
     PENDING = "pending"
     HIDDEN = "hidden"
     DELETED = "deleted"
+    #: A guest comment a moderator marked as spam: never shown, kept for the record.
+    SPAM = "spam"
 
 
 class ModerationKind(StrEnum):
@@ -31,17 +37,21 @@ class ModerationKind(StrEnum):
     LOCK = "lock"
     UNLOCK = "unlock"
     DISMISS = "dismiss"
+    APPROVE = "approve"
+    REJECT = "reject"
+    SPAM = "spam"
 
 
 class Thread(db.Model):
-    """The conversation about one key question, or a meeting's general follow-up."""
+    """The conversation about one key question, a meeting's general follow-up, or a write-up."""
 
     __tablename__ = "threads"
     __table_args__ = (
-        # Exactly one owner. Write-ups will add a third owner column (and a wider check) later.
+        # Exactly one owner: a key question, a meeting (follow-up) or a write-up.
         CheckConstraint(
             "(CASE WHEN question_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN event_id IS NULL THEN 0 ELSE 1 END) = 1",
+            " + (CASE WHEN event_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN writeup_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_owner",
         ),
         CheckConstraint("comment_count >= 0", name="comment_count_not_negative"),
@@ -57,6 +67,10 @@ class Thread(db.Model):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), unique=True
     )
+    #: Set for a write-up's replies; unique, so a write-up has one thread.
+    writeup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("writeups.id", ondelete="CASCADE"), unique=True
+    )
     #: A locked thread is read-only for everyone until a moderator unlocks it.
     locked: Mapped[bool] = mapped_column(default=False)
     #: Published comments, kept by the service so lists need no COUNT per thread.
@@ -67,14 +81,20 @@ class Thread(db.Model):
 
     question: Mapped[Question | None] = relationship()
     event: Mapped[Event | None] = relationship()
+    #: By name: the writeups domain builds on this one, so this module cannot import it.
+    writeup: Mapped[WriteUp | None] = relationship("WriteUp")
 
     def __repr__(self) -> str:
         return f"<Thread {self.id} question={self.question_id} event={self.event_id}>"
 
     @property
-    def meeting(self) -> Event:
-        """The meeting this thread belongs to, through its question or directly."""
-        return self.question.event if self.question is not None else self.event
+    def meeting(self) -> Event | None:
+        """The meeting this thread belongs to (None for a standalone write-up's replies)."""
+        if self.question is not None:
+            return self.question.event
+        if self.writeup is not None:
+            return self.writeup.event
+        return self.event
 
 
 class Comment(db.Model):
@@ -83,7 +103,7 @@ class Comment(db.Model):
     __tablename__ = "comments"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('published', 'pending', 'hidden', 'deleted')", name="status_valid"
+            "status IN ('published', 'pending', 'hidden', 'deleted', 'spam')", name="status_valid"
         ),
         CheckConstraint(
             "author_id IS NOT NULL OR (guest_name IS NOT NULL AND guest_email IS NOT NULL)",
@@ -102,6 +122,11 @@ class Comment(db.Model):
         ),
         # Everything under a page's top-level comments, and "is anything under it still shown?".
         Index("ix_comments_root_id_status", "root_id", "status"),
+        # The flood limit: a guest's latest comment by address and by email.
+        Index("ix_comments_author_ip_created_at", "author_ip", "created_at"),
+        Index("ix_comments_guest_email_created_at", "guest_email", "created_at"),
+        # Pending comments for the moderation page.
+        Index("ix_comments_status_created_at", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,7 +143,11 @@ class Comment(db.Model):
     #: A member's comment; None for a guest's (write-ups), who gives a name and email instead.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     guest_name: Mapped[str | None] = mapped_column(String(100))
+    #: Stored lower-case; never shown publicly.
     guest_email: Mapped[str | None] = mapped_column(String(254))
+    #: Where a guest posted from, for the flood limit (checked in the database, so it holds
+    #: across workers); None for members.
+    author_ip: Mapped[str | None] = mapped_column(String(45))
     #: Markdown as written, and its sanitised HTML rendered once on save.
     body: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
@@ -194,7 +223,9 @@ class ModerationAction(db.Model):
     __tablename__ = "moderation_actions"
     __table_args__ = (
         CheckConstraint(
-            "action IN ('hide', 'restore', 'lock', 'unlock', 'dismiss')", name="action_valid"
+            "action IN ('hide', 'restore', 'lock', 'unlock', 'dismiss', 'approve', 'reject',"
+            " 'spam')",
+            name="action_valid",
         ),
         Index("ix_moderation_actions_created_at", "created_at"),
     )

@@ -35,18 +35,23 @@ def reply_posted(reply: Comment) -> None:
         return
     thread = reply.thread
     meeting = thread.meeting
+    if thread.writeup is not None:
+        topic_title = thread.writeup.title
+    else:
+        topic_title = thread.question.title if thread.question else "Follow-up discussion"
+    meeting_title = meeting.title if meeting is not None else topic_title
     mail_service.queue_email(
         kind=REPLY_KIND,
         to=recipient.email,
-        subject=f"{reply.author_name} replied to your comment: {meeting.title}",
+        subject=f"{reply.author_name} replied to your comment: {meeting_title}",
         template=REPLY_KIND.replace("-", "_"),
         context={
             "user": recipient,
             "reply": reply,
             "reply_author": reply.author_name,
             "reply_text": excerpt(reply.body),
-            "topic_title": thread.question.title if thread.question else "Follow-up discussion",
-            "meeting_title": meeting.title,
+            "topic_title": topic_title,
+            "meeting_title": meeting_title,
             "reply_url": external_url("discussions.comment", comment_id=reply.id),
             "settings_url": external_url("accounts.account"),
             "replies_unsubscribe_url": unsubscribe.url_for_user(recipient, "replies"),

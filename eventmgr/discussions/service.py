@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort
@@ -48,6 +49,8 @@ LOG_IN_MESSAGE = "Log in to join the discussion."
 ATTENDEES_ONLY_MESSAGE = "Only registered attendees can join this discussion."
 CLOSED_MESSAGE = "This discussion is closed."
 LOCKED_MESSAGE = "This discussion has been locked by a moderator."
+UNPUBLISHED_MESSAGE = "This write-up is not published, so it cannot take replies."
+CONFIRM_EMAIL_MESSAGE = "Confirm your email address to join the discussion."
 
 
 class DiscussionError(ValueError):
@@ -65,15 +68,24 @@ class NotAllowed(DiscussionError):
 
 @dataclass(frozen=True)
 class Topic:
-    """What a thread is about: one of a meeting's key questions, or the meeting as a whole."""
+    """What a thread is about: a meeting's key question, the meeting as a whole, or a write-up."""
 
-    event: Event
+    event: Event | None
     question: Question | None = None
+    #: A write-up (eventmgr.writeups.models.WriteUp) whose replies the thread holds.
+    writeup: Any = None
 
     @property
     def title(self) -> str:
-        """The key question, or "Follow-up discussion"."""
+        """The key question, the write-up's title, or "Follow-up discussion"."""
+        if self.writeup is not None:
+            return self.writeup.title
         return self.question.title if self.question is not None else FOLLOW_UP_TITLE
+
+    @property
+    def zone(self) -> str:
+        """The time zone the thread's dates are shown in."""
+        return self.event.timezone if self.event is not None else self.writeup.timezone
 
 
 @dataclass(frozen=True)
@@ -134,12 +146,23 @@ def may_take_part(event: Event, user: User) -> bool:
 
 def posting_refusal(topic: Topic, thread: Thread | None, user: Any) -> str | None:
     """Why `user` may not post in this thread, or None if they may."""
+    if topic.writeup is not None:
+        # Write-ups take replies from every member (and, through add_guest_comment, guests).
+        if not topic.writeup.is_published:
+            return UNPUBLISHED_MESSAGE
+        if thread is not None and thread.locked:
+            return LOCKED_MESSAGE
+        if not is_signed_in(user):
+            return LOG_IN_MESSAGE
+        return None if user.email_confirmed else CONFIRM_EMAIL_MESSAGE
     if topic.event.discussion_policy == DiscussionPolicy.CLOSED:
         return CLOSED_MESSAGE
     if thread is not None and thread.locked:
         return LOCKED_MESSAGE
     if not is_signed_in(user):
         return LOG_IN_MESSAGE
+    if not user.email_confirmed:
+        return CONFIRM_EMAIL_MESSAGE
     if not may_take_part(topic.event, user):
         return ATTENDEES_ONLY_MESSAGE
     return None
@@ -166,12 +189,16 @@ def get_topic_or_404(slug: str, viewer: Any, *, question_id: int | None = None) 
 
 def topic_of(thread: Thread) -> Topic:
     """The topic a loaded thread is about."""
+    if thread.writeup is not None:
+        return Topic(thread.writeup.event, writeup=thread.writeup)
     return Topic(thread.meeting, thread.question)
 
 
 def find_thread(topic: Topic) -> Thread | None:
     """The topic's thread, or None while nobody has posted in it."""
-    if topic.question is not None:
+    if topic.writeup is not None:
+        condition = Thread.writeup_id == topic.writeup.id
+    elif topic.question is not None:
         condition = Thread.question_id == topic.question.id
     else:
         condition = Thread.event_id == topic.event.id
@@ -183,7 +210,9 @@ def get_or_create_thread(topic: Topic) -> Thread:
     thread = find_thread(topic)
     if thread is not None:
         return thread
-    if topic.question is not None:
+    if topic.writeup is not None:
+        thread = Thread(writeup=topic.writeup)
+    elif topic.question is not None:
         thread = Thread(question=topic.question)
     else:
         thread = Thread(event=topic.event)
@@ -207,6 +236,7 @@ def _comment_with_context() -> Any:
         joinedload(Comment.author),
         joinedload(Comment.thread).joinedload(Thread.question).joinedload(Question.event),
         joinedload(Comment.thread).joinedload(Thread.event),
+        joinedload(Comment.thread).joinedload(Thread.writeup),
     )
 
 
@@ -220,7 +250,13 @@ def get_comment_or_404(comment_id: int, viewer: Any) -> Comment:
     comment = get_comment(comment_id)
     if comment is None:
         abort(404)
-    if comment.thread.meeting.is_draft and not events_service.can_manage_events(viewer):
+    meeting, writeup = comment.thread.meeting, comment.thread.writeup
+    hidden_owner = (meeting is not None and meeting.is_draft) or (
+        writeup is not None and not writeup.is_published
+    )
+    if hidden_owner and not events_service.can_manage_events(viewer):
+        abort(404)
+    if comment.status == CommentStatus.SPAM and not can_moderate(viewer):
         abort(404)
     if comment.is_pending and not (can_moderate(viewer) or is_author(comment, viewer)):
         abort(404)
@@ -388,7 +424,11 @@ def check_can_edit(comment: Comment, user: Any) -> None:
         raise DiscussionError("This comment has been deleted.")
     if comment.is_hidden:
         raise DiscussionError("A moderator has hidden this comment, so it cannot be edited.")
-    if comment.thread.meeting.discussion_policy == DiscussionPolicy.CLOSED:
+    meeting = comment.thread.meeting
+    if comment.thread.writeup is not None:
+        if not comment.thread.writeup.is_published:
+            raise NotAllowed(UNPUBLISHED_MESSAGE)
+    elif meeting is not None and meeting.discussion_policy == DiscussionPolicy.CLOSED:
         raise NotAllowed(CLOSED_MESSAGE)
     if comment.thread.locked:
         raise NotAllowed(LOCKED_MESSAGE)
@@ -467,6 +507,168 @@ def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None
         )
         notifications.reply_posted(comment)
     return comment
+
+
+# Guests (write-ups only) ------------------------------------------------------------------------
+
+#: One comment per this many seconds from the same address or email, as WordPress does.
+FLOOD_SECONDS = 15
+#: A guest comment with more links than this waits for a moderator, whoever sent it.
+MAX_GUEST_LINKS = 2
+GUEST_NAME_MAX_LENGTH = 100
+GUEST_EMAIL_MAX_LENGTH = 254
+FLOOD_MESSAGE = "You are posting too quickly. Please wait 15 seconds and send your comment again."
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
+def checked_guest(name: str | None, email: str | None) -> tuple[str, str]:
+    """A guest's trimmed name and lower-case email; raises DiscussionError naming the bad field."""
+    name = " ".join((name or "").replace("\x00", "").split())
+    email = (email or "").replace("\x00", "").strip().lower()
+    if not name:
+        raise DiscussionError("Give your name.", field="name")
+    if len(name) > GUEST_NAME_MAX_LENGTH:
+        raise DiscussionError(
+            f"Names can be at most {GUEST_NAME_MAX_LENGTH} characters.", field="name"
+        )
+    if len(email) > GUEST_EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(email):
+        raise DiscussionError("Give an email address such as name@example.org.", field="email")
+    return name, email
+
+
+def count_links(text: str) -> int:
+    """How many web addresses a comment's Markdown contains."""
+    return len(_LINK.findall(text))
+
+
+def check_flood(*, ip: str | None, email: str, now: datetime) -> None:
+    """Raise DiscussionError if this address or email posted in the last FLOOD_SECONDS; one query."""
+    # In the database, not in process memory, so the limit holds across workers and machines.
+    senders = [Comment.guest_email == email]
+    if ip:
+        senders.append(Comment.author_ip == ip)
+    recent = db.session.scalar(
+        select(
+            exists().where(
+                or_(*senders), Comment.created_at > now - timedelta(seconds=FLOOD_SECONDS)
+            )
+        )
+    )
+    if recent:
+        raise DiscussionError(FLOOD_MESSAGE)
+
+
+def is_approved_guest(email: str) -> bool:
+    """Whether a moderator has approved (published) an earlier comment from this email."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Comment.guest_email == email,
+                    Comment.author_id.is_(None),
+                    Comment.status == CommentStatus.PUBLISHED,
+                )
+            )
+        )
+    )
+
+
+def add_guest_comment(
+    topic: Topic,
+    *,
+    name: str,
+    email: str,
+    body: str,
+    ip: str | None,
+    now: datetime | None = None,
+) -> Comment:
+    """A guest's top-level comment on a write-up: published if the email was approved before and
+    it has few links, else pending; flushes; raises DiscussionError (bad input, flood, closed)."""
+    if topic.writeup is None:
+        raise NotAllowed(LOG_IN_MESSAGE)
+    thread = find_thread(topic)
+    if not topic.writeup.is_published:
+        raise NotAllowed(UNPUBLISHED_MESSAGE)
+    if thread is not None and thread.locked:
+        raise NotAllowed(LOCKED_MESSAGE)
+    name, email = checked_guest(name, email)
+    text = checked_body(body)
+    now = now or utcnow()
+    check_flood(ip=ip, email=email, now=now)
+    trusted = count_links(text) <= MAX_GUEST_LINKS and is_approved_guest(email)
+    if thread is None:
+        thread = get_or_create_thread(topic)
+    comment = Comment(
+        thread=thread,
+        guest_name=name,
+        guest_email=email,
+        author_ip=ip,
+        body=text,
+        body_html=render_markdown(text),
+        status=CommentStatus.PUBLISHED if trusted else CommentStatus.PENDING,
+        created_at=now,
+        activity_at=now,
+    )
+    db.session.add(comment)
+    if trusted:
+        thread.comment_count = Thread.comment_count + 1
+        thread.last_activity_at = now
+    db.session.flush()
+    return comment
+
+
+def pending_comments(*, limit: int = 200) -> list[Comment]:
+    """Comments awaiting a moderator, the longest-waiting first; one query."""
+    statement = (
+        _comment_with_context()
+        .where(Comment.status == CommentStatus.PENDING)
+        .order_by(Comment.created_at, Comment.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(statement))
+
+
+def _check_pending(comment: Comment, moderator: Any) -> None:
+    """Raise NotAllowed for non-moderators, DiscussionError unless the comment awaits moderation."""
+    _check_moderator(moderator)
+    if not comment.is_pending:
+        raise DiscussionError("This comment is not awaiting moderation.")
+
+
+def approve_comment(comment: Comment, moderator: User, reason: str = "") -> ModerationAction:
+    """Publish a pending comment; flushes, logs and notifies the parent's author; raises if not pending."""
+    _check_pending(comment, moderator)
+    text = _checked_reason(reason)
+    now = utcnow()
+    comment.status = CommentStatus.PUBLISHED
+    comment.thread.comment_count = Thread.comment_count + 1
+    comment.thread.last_activity_at = now
+    action = _log(
+        moderator, ModerationKind.APPROVE, thread=comment.thread, comment=comment, reason=text
+    )
+    db.session.flush()
+    if comment.parent is not None:
+        notifications.reply_posted(comment)
+    return action
+
+
+def reject_comment(
+    comment: Comment, moderator: User, reason: str = "", *, spam: bool = False
+) -> ModerationAction:
+    """Refuse a pending comment (deleted, or kept as spam for the record); flushes and logs."""
+    _check_pending(comment, moderator)
+    text = _checked_reason(reason)
+    if spam:
+        comment.status = CommentStatus.SPAM
+    else:
+        comment.status = CommentStatus.DELETED
+        comment.body = ""
+        comment.body_html = ""
+    kind = ModerationKind.SPAM if spam else ModerationKind.REJECT
+    action = _log(moderator, kind, thread=comment.thread, comment=comment, reason=text)
+    db.session.flush()
+    return action
 
 
 def edit_comment(comment: Comment, editor: User, body: str) -> Comment:
@@ -616,6 +818,7 @@ def open_reports(*, limit: int = 200) -> list[ReportedComment]:
             .joinedload(Thread.question)
             .joinedload(Question.event),
             joinedload(Report.comment).joinedload(Comment.thread).joinedload(Thread.event),
+            joinedload(Report.comment).joinedload(Comment.thread).joinedload(Thread.writeup),
         )
         .order_by(Report.created_at, Report.id)
         .limit(limit)
@@ -638,6 +841,7 @@ def moderation_log(*, page: int = 1, per_page: int = ACTIONS_PER_PAGE) -> Pagina
             .joinedload(Thread.question)
             .joinedload(Question.event),
             joinedload(ModerationAction.thread).joinedload(Thread.event),
+            joinedload(ModerationAction.thread).joinedload(Thread.writeup),
         )
         .order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc())
     )

@@ -100,7 +100,9 @@ def form_status(form: FlaskForm) -> int:
 
 
 def thread_url(topic: service.Topic, **values: Any) -> str:
-    """The address of the topic's thread page."""
+    """The address of the topic's thread page (a write-up's replies are on the write-up's page)."""
+    if topic.writeup is not None:
+        return url_for("writeups.detail", slug=topic.writeup.slug, **values)
     if topic.question is not None:
         return url_for(
             "discussions.question_thread",
@@ -417,9 +419,36 @@ def moderation() -> ResponseReturnValue:
     return render_template(
         "discussions/moderation.html",
         viewer=viewer_for(),
+        pending=service.pending_comments(),
         reported=service.open_reports(),
         log=log,
         dismiss_form=ModerationForm(formdata=None),
         thread_of=service.topic_of,
         thread_url=thread_url,
     )
+
+
+@bp.post("/comments/<int:comment_id>/<any(approve, reject, spam):decision>")
+@moderator_required
+def decide(comment_id: int, decision: str) -> ResponseReturnValue:
+    """A moderator approves a pending comment, rejects it, or marks it as spam."""
+    comment = service.get_comment_or_404(comment_id, current_user)
+    form = ModerationForm()
+    if not form.validate_on_submit():
+        abort(400, "Keep the reason short (at most 1,000 characters).")
+    user = current_user._get_current_object()
+    try:
+        if decision == "approve":
+            service.approve_comment(comment, user, form.reason.data)
+        else:
+            service.reject_comment(comment, user, form.reason.data, spam=decision == "spam")
+    except service.DiscussionError as error:
+        refuse(error)
+    db.session.commit()
+    messages = {
+        "approve": "The comment is published.",
+        "reject": "The comment is rejected.",
+        "spam": "The comment is marked as spam.",
+    }
+    flash(messages[decision], "success")
+    return redirect(url_for("discussions.moderation"))

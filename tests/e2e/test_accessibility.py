@@ -14,7 +14,8 @@ from tests.e2e.conftest import describe_violations, run_axe
 SCHEMES = ["light", "dark"]
 
 #: Pages anyone can open.
-PUBLIC_PAGES = ["home", "upcoming", "past", "meeting", "login", "signup", "not-found"]
+PUBLIC_PAGES = ["home", "upcoming", "past", "meeting", "login", "signup", "not-found", "write-ups",
+                "write-up"]  # fmt: skip
 #: Pages an admin (who is also an organiser) sees; login and signup redirect once logged in.
 SIGNED_IN_PAGES = [
     "home",
@@ -33,13 +34,27 @@ SIGNED_IN_PAGES = [
     "edit question",
     "cancel meeting",
     "not-found",
+    "my meetings",
+    "attendees",
+    "question thread",
+    "follow-up discussion",
+    "moderation",
+    "write-ups",
+    "write-up",
+    "new write-up",
+    "draft from meeting",
+    "edit write-up",
 ]
 
 
 @pytest.fixture(scope="module")
-def paths(create_event: Callable[..., dict[str, Any]]) -> dict[str, str]:
+def paths(
+    create_event: Callable[..., dict[str, Any]], create_writeup: Callable[..., dict[str, Any]]
+) -> dict[str, str]:
     """The address of each audited page, with meetings in each state to show."""
     meeting = create_event(online_url="https://stream.example.org/cafe")
+    past = create_event(days_ahead=-30)
+    writeup = create_writeup()
     draft = create_event(status="draft")
     cancelled = create_event(status="cancelled")
     slug = meeting["slug"]
@@ -62,7 +77,42 @@ def paths(create_event: Callable[..., dict[str, Any]]) -> dict[str, str]:
         "edit question": f"/events/{slug}/questions/{meeting['question_ids'][0]}/edit",
         "cancel meeting": f"/events/{slug}/cancel",
         "not-found": "/no/such/page",
+        "my meetings": "/my/events",
+        "attendees": f"/events/{slug}/attendees",
+        "question thread": f"/events/{slug}/questions/{meeting['question_ids'][0]}",
+        "follow-up discussion": f"/events/{slug}/discussion",
+        "moderation": "/moderation/",
+        "write-ups": "/writeups/",
+        "write-up": f"/writeups/{writeup['slug']}",
+        "new write-up": "/writeups/new",
+        "draft from meeting": f"/writeups/new?event={past['slug']}",
+        "edit write-up": f"/writeups/{writeup['slug']}/edit",
     }
+
+
+@pytest.fixture(scope="module")
+def create_writeup(live_server: Any) -> Callable[..., dict[str, Any]]:
+    """Publish a standalone write-up through the service on the server's database."""
+    from eventmgr.extensions import db
+    from eventmgr.writeups import service
+    from tests.e2e.conftest import unique
+
+    def build() -> dict[str, Any]:
+        app = live_server.app()
+        with app.app_context(), app.test_request_context():
+            slug = unique("writeup")
+            writeup = service.create_writeup(
+                title="Knowledge cafés in practice",
+                slug=slug,
+                body="# What we heard\n\nTalks, then **discussion**.\n\n> A quote.",
+                author=None,
+            )
+            service.publish_writeup(writeup)
+            db.session.commit()
+            db.engine.dispose()
+        return {"slug": slug}
+
+    return build
 
 
 def audit(context: BrowserContext, path: str) -> None:

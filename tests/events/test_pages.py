@@ -287,7 +287,9 @@ def test_meeting_page_query_count_does_not_grow_with_speakers(client, make_event
     with count_queries() as many:
         assert client.get(f"/events/{large.slug}").status_code == 200
     assert len(few) == len(many)
-    assert len(few) <= 4
+    # The meeting with its speakers and questions, then one each for the discussion threads, the
+    # meeting's write-up and (for members) the registration panel.
+    assert len(few) <= 6
 
 
 @pytest.mark.parametrize("role", [None, "organiser"])

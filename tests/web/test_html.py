@@ -33,12 +33,14 @@ FIELDS = "input:not([type=hidden]):not([type=submit]):not([type=button]), select
 
 #: Pages anyone can open.
 PUBLIC_PAGES = ["home", "upcoming", "past", "meeting", "cancelled meeting", "login", "signup",
-                "not-found"]  # fmt: skip
+                "not-found", "write-ups", "write-up"]  # fmt: skip
 #: Pages an admin (also an organiser) sees.
 SIGNED_IN_PAGES = [
     "home", "upcoming", "past", "meeting", "draft meeting", "cancelled meeting", "account", "users",
     "new meeting", "edit meeting", "speakers", "edit speaker", "questions", "edit question",
-    "cancel meeting", "not-found",
+    "cancel meeting", "not-found", "my meetings", "attendees", "question thread",
+    "follow-up discussion", "moderation", "write-ups", "write-up", "draft write-up", "new write-up",
+    "draft from meeting", "edit write-up",
 ]  # fmt: skip
 
 
@@ -80,6 +82,7 @@ def site(make_user, make_event, app: Flask) -> dict[str, Any]:
             _db.select(Question.id).join(Event).where(Event.slug == meeting.slug)
         )
     slug = meeting.slug
+    past_slug = _past_meeting_with_writeup(app, make_user)
     return {
         "admin": make_user(role="admin"),
         "paths": {
@@ -101,8 +104,59 @@ def site(make_user, make_event, app: Flask) -> dict[str, Any]:
             "edit question": f"/events/{slug}/questions/{question_id}/edit",
             "cancel meeting": f"/events/{slug}/cancel",
             "not-found": "/no/such/page",
+            "my meetings": "/my/events",
+            "attendees": f"/events/{slug}/attendees",
+            "question thread": f"/events/{slug}/questions/{question_id}",
+            "follow-up discussion": f"/events/{slug}/discussion",
+            "moderation": "/moderation/",
+            "write-ups": "/writeups/",
+            "write-up": "/writeups/september-report",
+            "draft write-up": "/writeups/draft-report",
+            "new write-up": "/writeups/new",
+            "draft from meeting": f"/writeups/new?event={past_slug}",
+            "edit write-up": "/writeups/september-report/edit",
         },
     }
+
+
+def _past_meeting_with_writeup(app: Flask, make_user: Callable[..., Any]) -> str:
+    """A published write-up of the September meeting with a member's and a guest's reply, a draft,
+    and another past meeting with no write-up yet; returns that meeting's slug."""
+    from eventmgr.accounts.models import User
+    from eventmgr.discussions import service as discussions_service
+    from eventmgr.writeups import service as writeups_service
+
+    member = make_user(display_name="Rita Reader")
+    with app.app_context(), app.test_request_context():
+        september = _db.session.scalar(
+            _db.select(Event).where(Event.starts_at == SEPTEMBER_EVENING)
+        )
+        # The pre-filled draft as an organiser edits it: its opening line names the date in plain
+        # text, which (as in meeting descriptions) Markdown cannot put in a <time>.
+        title, body = writeups_service.draft_for(september)
+        body = "We met to talk about communities.\n\n" + body.split("\n\n", 1)[1]
+        writeup = writeups_service.create_writeup(
+            title=title, slug="september-report", body=body, author=None, event=september
+        )
+        writeups_service.publish_writeup(writeup)
+        writeups_service.add_member_reply(
+            writeup, _db.session.get(User, member.id), "Thanks, *a fine report*.", parent=None
+        )
+        discussions_service.add_guest_comment(
+            writeups_service.topic(writeup),
+            name="Gina Guest", email="gina@example.org", body="Held for moderation.", ip="10.0.0.1",
+        )  # fmt: skip
+        writeups_service.create_writeup(
+            title="Draft report", slug="draft-report", body="Not yet.", author=None
+        )
+        other = Event(
+            slug="2015-10-21-another-evening", title="Another evening", status="published",
+            starts_at=SEPTEMBER_EVENING + timedelta(days=28),
+            ends_at=SEPTEMBER_EVENING + timedelta(days=28, hours=2),
+        )  # fmt: skip
+        _db.session.add(other)
+        _db.session.commit()
+        return other.slug
 
 
 def fetch(client: FlaskClient, path: str) -> str:

@@ -1,0 +1,94 @@
+"""Forms for writing a write-up and for guests' replies."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length
+
+from eventmgr.discussions.forms import BODY_HINT, clean_line, clean_text
+from eventmgr.discussions.service import (
+    BODY_MAX_LENGTH,
+    GUEST_EMAIL_MAX_LENGTH,
+    GUEST_NAME_MAX_LENGTH,
+)
+from eventmgr.writeups.service import BODY_MAX_LENGTH as WRITEUP_MAX_LENGTH
+from eventmgr.writeups.service import SLUG_MAX_LENGTH, TITLE_MAX_LENGTH
+
+
+class WriteUpForm(FlaskForm):
+    """Title, address and Markdown body; the buttons say save, preview or publish."""
+
+    title = StringField(
+        "Title",
+        validators=[
+            DataRequired("Give the write-up a title."),
+            Length(max=TITLE_MAX_LENGTH, message=f"Use at most {TITLE_MAX_LENGTH} characters."),
+        ],
+        filters=[clean_line],
+    )
+    slug = StringField(
+        "Address",
+        validators=[
+            Length(max=SLUG_MAX_LENGTH, message=f"Use at most {SLUG_MAX_LENGTH} characters.")
+        ],
+        filters=[clean_line],
+        description="The end of /writeups/…; left blank, it is made from the title.",
+    )
+    body = TextAreaField(
+        "Report",
+        validators=[
+            DataRequired("Write the report before saving it."),
+            Length(
+                max=WRITEUP_MAX_LENGTH, message=f"Use at most {WRITEUP_MAX_LENGTH:,} characters."
+            ),
+        ],
+        filters=[clean_text],
+        description="Markdown: # for a heading, > for a quote, - for a list, **bold**, *italic*.",
+        render_kw={"rows": 24},
+    )
+
+
+class GuestReplyForm(FlaskForm):
+    """A guest's reply: name, email (never shown), the comment, and two traps for bots."""
+
+    name = StringField(
+        "Your name",
+        validators=[
+            DataRequired("Give your name."),
+            Length(
+                max=GUEST_NAME_MAX_LENGTH,
+                message=f"Use at most {GUEST_NAME_MAX_LENGTH} characters.",
+            ),
+        ],
+        filters=[clean_line],
+        render_kw={"autocomplete": "name"},
+    )
+    email = StringField(
+        "Your email",
+        validators=[
+            DataRequired("Give your email address."),
+            Length(max=GUEST_EMAIL_MAX_LENGTH, message="That email address is too long."),
+            Email("Give an email address such as name@example.org.", check_deliverability=False),
+        ],
+        filters=[clean_line],
+        description="Never shown publicly.",
+        render_kw={"autocomplete": "email", "type": "email"},
+    )
+    body = TextAreaField(
+        "Your comment",
+        validators=[
+            DataRequired("Write something before posting."),
+            Length(
+                max=BODY_MAX_LENGTH,
+                message=f"Comments can be at most {BODY_MAX_LENGTH:,} characters.",
+            ),
+        ],
+        filters=[clean_text],
+        description=BODY_HINT,
+        render_kw={"rows": 6},
+    )
+    #: The honeypot: hidden from people by CSS and from assistive technology; bots fill it in.
+    website = StringField("Leave this field empty", filters=[clean_line])
+    #: When the form was shown, signed (see service.form_token).
+    started = HiddenField()

@@ -1,0 +1,263 @@
+"""Write-up pages: the list, each report with its replies, the feed, and the organisers' editor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from eventmgr.database import utcnow
+from eventmgr.discussions import service as discussions_service
+from eventmgr.discussions.forms import CommentForm, EmptyForm, ModerationForm
+from eventmgr.discussions.views import comment_location, page_number, viewer_for
+from eventmgr.events import service as events_service
+from eventmgr.events.views import organiser_required
+from eventmgr.extensions import db
+from eventmgr.writeups import feed, service
+from eventmgr.writeups.forms import GuestReplyForm, WriteUpForm
+from eventmgr.writeups.models import WriteUp
+
+bp = Blueprint("writeups", __name__)
+
+#: Where a guest's pending comment ids are remembered, so they see their own comment marked.
+PENDING_KEY = "pending_comments"
+AWAITING_MESSAGE = "Thank you. Your comment is awaiting moderation."
+
+
+@bp.record_once
+def register_template_globals(state: Any) -> None:
+    """The meeting and home pages show write-ups without the events domain knowing about them."""
+    state.app.jinja_env.globals.update(
+        meeting_writeup=service.meeting_writeup,
+        latest_writeups=service.latest_writeups,
+        writeup_excerpt=service.excerpt,
+        now_utc=utcnow,
+    )
+
+
+def show_errors(form: Any, error: ValueError) -> None:
+    """Put a service's message beside its field, or in a flash when it names none."""
+    field = getattr(error, "field", None)
+    if field and field in form:
+        form[field].errors = [*form[field].errors, str(error)]
+    else:
+        flash(str(error), "error")
+
+
+# Reading -----------------------------------------------------------------------------------------
+
+
+@bp.get("/writeups/")
+def index() -> str:
+    """Published write-ups, newest first, with an excerpt; organisers also see the drafts."""
+    page = service.published_writeups(
+        page=page_number(), per_page=current_app.config["WRITEUPS_PER_PAGE"]
+    )
+    show_drafts = page.page == 1 and service.can_author(current_user)
+    return render_template(
+        "writeups/index.html",
+        page=page,
+        drafts=service.draft_writeups() if show_drafts else [],
+        can_author=service.can_author(current_user),
+    )
+
+
+@bp.get("/writeups.atom", endpoint="feed")
+def feed_view() -> Response:
+    """The Atom feed of the latest write-ups."""
+    body = feed.build_feed(
+        service.feed_writeups(), site_name=current_app.config["SITE_NAME"], now=utcnow()
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/writeups/<slug>", methods=["GET", "POST"])
+def detail(slug: str) -> ResponseReturnValue:
+    """A write-up with its replies; POST adds a reply (members at once, guests after moderation)."""
+    writeup = service.get_visible_or_404(slug, current_user)
+    signed_in = discussions_service.is_signed_in(current_user)
+    member_form, guest_form = CommentForm(), GuestReplyForm()
+    status = 200
+    if request.method == "POST":
+        result = post_reply(writeup, member_form if signed_in else guest_form, signed_in)
+        if not isinstance(result, int):
+            return result
+        status = result
+    if not signed_in:
+        guest_form.started.data = service.form_token(writeup)
+        guest_form.website.data = ""
+    topic = service.topic(writeup)
+    thread = discussions_service.find_thread(topic)
+    page = page_number()
+    thread_page = discussions_service.thread_page(thread, viewer=current_user, page=page)
+    if page > max(thread_page.pages, 1):
+        abort(404)
+    refusal = discussions_service.posting_refusal(topic, thread, current_user)
+    return render_template(
+        "writeups/detail.html",
+        writeup=writeup,
+        topic=topic,
+        thread=thread,
+        thread_page=thread_page,
+        viewer=viewer_for(may_post=refusal is None),
+        member_form=member_form,
+        guest_form=guest_form,
+        signed_in=signed_in,
+        open_for_replies=writeup.is_published and not (thread and thread.locked),
+        own_pending=[] if signed_in else service.own_pending(writeup, session.get(PENDING_KEY, [])),
+        can_author=service.can_author(current_user),
+        action_form=EmptyForm(formdata=None),
+        lock_form=ModerationForm(formdata=None),
+    ), status
+
+
+def post_reply(writeup: WriteUp, form: Any, signed_in: bool) -> ResponseReturnValue | int:
+    """Validate and post a reply; a redirect on success, else the status to show the form with."""
+    if not form.validate_on_submit():
+        return 400
+    try:
+        if signed_in:
+            parent = None
+            if form.parent.data:
+                parent_id = form.parent_comment_id()
+                parent = discussions_service.get_comment(parent_id) if parent_id else None
+                if parent is None:
+                    abort(400, "The comment you are replying to does not exist.")
+            comment = service.add_member_reply(
+                writeup, current_user._get_current_object(), form.body.data, parent=parent
+            )
+        else:
+            comment = service.add_guest_reply(
+                writeup,
+                name=form.name.data,
+                email=form.email.data,
+                body=form.body.data,
+                ip=request.remote_addr,
+                honeypot=form.website.data or "",
+                token=form.started.data,
+            )
+    except discussions_service.NotAllowed as error:
+        abort(403 if signed_in or writeup.is_published else 400, str(error))
+    except (discussions_service.DiscussionError, service.WriteUpError) as error:
+        show_errors(form, error)
+        return 400
+    db.session.commit()
+    if comment.is_pending:
+        session[PENDING_KEY] = [*session.get(PENDING_KEY, []), comment.id][-20:]
+        flash(AWAITING_MESSAGE, "success")
+        return redirect(
+            url_for("writeups.detail", slug=writeup.slug, _anchor="comment-" + str(comment.id))
+        )
+    flash("Your comment has been posted.", "success")
+    return redirect(comment_location(comment))
+
+
+# Writing -----------------------------------------------------------------------------------------
+
+
+@bp.route("/writeups/new", methods=["GET", "POST"])
+@organiser_required
+def create() -> ResponseReturnValue:
+    """A new write-up; ?event=<slug> starts from the meeting's programme and discussions."""
+    event = None
+    if request.values.get("event"):
+        event = events_service.get_event_or_404(request.values["event"])
+        existing = service.writeup_for_event(event)
+        if existing is not None:
+            flash("This meeting already has a write-up; here it is.", "info")
+            return redirect(url_for("writeups.edit", slug=existing.slug))
+    form = WriteUpForm()
+    if not form.is_submitted() and event is not None:
+        form.title.data, form.body.data = service.draft_for(event)
+    return editor(form, writeup=None, event=event)
+
+
+@bp.route("/writeups/<slug>/edit", methods=["GET", "POST"])
+@organiser_required
+def edit(slug: str) -> ResponseReturnValue:
+    """Change a write-up's title, address or text."""
+    writeup = service.get_visible_or_404(slug, current_user)
+    form = WriteUpForm(obj=writeup)
+    return editor(form, writeup=writeup, event=writeup.event)
+
+
+def editor(form: WriteUpForm, *, writeup: WriteUp | None, event: Any) -> ResponseReturnValue:
+    """Save (as draft or, with "publish", publish) or preview; renders the form otherwise."""
+    preview_html = None
+    if form.validate_on_submit():
+        action = request.form.get("action", "save")
+        if action == "preview":
+            preview_html = service.preview(form.body.data)
+        else:
+            try:
+                if writeup is None:
+                    writeup = service.create_writeup(
+                        title=form.title.data,
+                        slug=form.slug.data,
+                        body=form.body.data,
+                        author=current_user._get_current_object(),
+                        event=event,
+                    )
+                else:
+                    service.update_writeup(
+                        writeup, title=form.title.data, slug=form.slug.data, body=form.body.data
+                    )
+                if action == "publish" and not writeup.is_published:
+                    service.publish_writeup(writeup)
+            except service.WriteUpError as error:
+                db.session.rollback()
+                show_errors(form, error)
+            else:
+                db.session.commit()
+                flash(
+                    "The write-up is published."
+                    if writeup.is_published and action == "publish"
+                    else "The write-up is saved.",
+                    "success",
+                )
+                return redirect(url_for("writeups.detail", slug=writeup.slug))
+    return render_template(
+        "writeups/form.html",
+        form=form,
+        writeup=writeup,
+        event=event,
+        preview_html=preview_html,
+    ), 400 if form.errors else 200
+
+
+@bp.post("/writeups/<slug>/<any(publish, unpublish):change>")
+@organiser_required
+def publish(slug: str, change: str) -> ResponseReturnValue:
+    """Publish a draft (emailing attendees the first time) or take a write-up back to draft."""
+    writeup = service.get_visible_or_404(slug, current_user)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        if change == "publish":
+            service.publish_writeup(writeup)
+        else:
+            service.unpublish_writeup(writeup)
+    except service.WriteUpError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(
+            "The write-up is published."
+            if change == "publish"
+            else "The write-up is a draft again.",
+            "success",
+        )
+    return redirect(url_for("writeups.detail", slug=writeup.slug))

@@ -1,0 +1,198 @@
+"""The log-in limits shared through Redis by several gunicorn workers.
+
+Three workers share one Redis store (RATELIMIT_STORAGE_URI), under a key prefix unique to this run
+whose keys are deleted afterwards. The server trusts one proxy (PROXY_FIX_COUNT=1), so each request
+names its client address in X-Forwarded-For: the failures for one account come from 100 different
+addresses, which keeps the per-address limit (6 a minute, unchanged) out of the way and shows that
+the per-account limit does not depend on the address. Skipped when no Redis answers on
+127.0.0.1:6379 (override with TEST_REDIS_URL).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import drop_postgres_database, fresh_database_url, is_postgres
+from tests.registrations.test_concurrency import free_port
+
+redis = pytest.importorskip("redis")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+WORKERS = 3
+#: Generous: the workers import the app while the rest of the suite may be loading the machine.
+STARTUP_SECONDS = 120
+CSRF_FIELD = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class Server:
+    """gunicorn serving the app on `port`; its access log names the worker pid of each request."""
+
+    port: int
+    key_prefix: str
+    access_log: Path
+
+    def request(self, method: str, path: str, *, client_ip: str, cookies: SimpleCookie,
+                form: dict[str, str] | None = None) -> tuple[int, str]:  # fmt: skip
+        """One request from `client_ip` (as the trusted proxy reports it); returns status and body."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {
+            "X-Forwarded-For": client_ip,
+            "Cookie": "; ".join(f"{key}={morsel.value}" for key, morsel in cookies.items()),
+        }
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            for cookie in response.headers.get_all("Set-Cookie") or []:
+                cookies.load(cookie)
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def worker_pids_for(self, path: str) -> set[str]:
+        """The worker processes that answered POSTs to `path`."""
+        return {
+            line.split()[0]
+            for line in self.access_log.read_text().splitlines()
+            if f"POST {path} " in line
+        }
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    """Return once /healthz answers 200; raise with the last answer and the log if it never does."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    last_problem = ""
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError as error:
+            last_problem = repr(error)
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"gunicorn did not start ({last_problem}):\n{log_path.read_text()}")
+        # A process starting up gives nothing to wait on but the clock.
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def redis_client() -> Iterator[object]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, redis_client) -> Iterator[Server]:
+    """A fresh database, then gunicorn with three workers sharing the Redis store."""
+    tmp_path = tmp_path_factory.mktemp("ratelimits")
+    database_url = fresh_database_url(tmp_path, "ratelimits")
+    key_prefix = f"eventmgr-test-{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "SECRET_KEY": "ratelimit-secret-key-not-for-production",
+        "DATABASE_URL": database_url,
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "8",
+        "ARGON2_PARALLELISM": "1",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_APP": "app",
+        "RATELIMIT_ENABLED": "1",
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": key_prefix,
+        "PROXY_FIX_COUNT": "1",
+    }
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=PROJECT_ROOT, env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    access_log = tmp_path / "access.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "app:app",
+             "--bind", f"127.0.0.1:{port}",
+             "--workers", str(WORKERS),
+             "--access-logfile", str(access_log),
+             "--access-logformat", "%(p)s %(s)s %(r)s"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until_healthy(f"http://127.0.0.1:{port}", process, log_path)
+            yield Server(port=port, key_prefix=key_prefix, access_log=access_log)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+            keys = list(redis_client.scan_iter(match=f"*{key_prefix}*"))
+            if keys:
+                redis_client.delete(*keys)
+    if is_postgres():
+        drop_postgres_database(database_url)
+
+
+def login_form(server: Server, cookies: SimpleCookie, client_ip: str) -> str:
+    """Open the login page (starting a session) and return its CSRF token."""
+    status, html = server.request("GET", "/account/login", client_ip=client_ip, cookies=cookies)
+    assert status == 200
+    return CSRF_FIELD.search(html).group(1)
+
+
+def test_the_101st_failure_for_an_account_is_refused_by_whichever_worker_gets_it(
+    server, redis_client
+):
+    cookies = SimpleCookie()
+    token = login_form(server, cookies, "198.51.100.1")
+    form = {"email": "target@example.org", "password": "wrong password", "csrf_token": token}
+
+    def fail(number: int) -> int:
+        ip = f"10.1.{number // 250}.{number % 250 + 1}"
+        return server.request("POST", "/account/login", client_ip=ip, cookies=cookies, form=form)[0]
+
+    # Concurrent, so the kernel spreads the connections over the workers.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(fail, range(100)))
+    assert statuses == [200] * 100
+    assert fail(100) == 429
+    assert fail(101) == 429
+    assert len(server.worker_pids_for("/account/login")) >= 2
+    assert list(redis_client.scan_iter(match=f"*{server.key_prefix}*"))
+
+
+def test_the_seventh_attempt_a_minute_from_one_address_is_refused(server):
+    cookies = SimpleCookie()
+    token = login_form(server, cookies, "198.51.100.2")
+    form = {"email": "someone@example.org", "password": "wrong password", "csrf_token": token}
+    statuses = [
+        server.request("POST", "/account/login", client_ip="203.0.113.7", cookies=cookies,
+                       form=form)[0]
+        for _ in range(7)
+    ]  # fmt: skip
+    assert statuses == [200] * 6 + [429]
+    other = server.request("POST", "/account/login", client_ip="203.0.113.8", cookies=cookies,
+                           form=form)  # fmt: skip
+    assert other[0] == 200
