@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from eventmgr import create_app
+from eventmgr.accounts import service as accounts_service
 from eventmgr.accounts.models import User
 from eventmgr.discussions.models import Comment, Thread
 from eventmgr.events.models import Event, Question, Speaker
@@ -176,7 +177,8 @@ def log_in(client: FlaskClient, app: Flask, email: str) -> None:
     """Sign the test client in as the user with `email`."""
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
-        user_id = user.get_id()
+        user_id = accounts_service.start_session(user, user_agent="bench")
+        db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = user_id
         session["_fresh"] = True

@@ -177,7 +177,11 @@ _sequence = itertools.count(1)
 
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., Any]:
-    """Create a user: make_user(role="organiser", email=..., password=...)."""
+    """Create a user: make_user(role="organiser", email=..., password=...).
+
+    The user is signed in on one device session (user agent "pytest"), so `user.get_id()` is the
+    value a logged-in client's session holds (login_as, and tests that set it themselves).
+    """
     from eventmgr.accounts import service
 
     def build(**overrides: Any) -> Any:
@@ -190,7 +194,13 @@ def make_user(app: Flask) -> Callable[..., Any]:
             "role": "member",
         }
         fields.update(overrides)
-        return _persist(app, lambda: service.create_user(**fields))
+
+        def create() -> Any:
+            user = service.create_user(**fields)
+            service.start_session(user, user_agent="pytest")
+            return user
+
+        return _persist(app, create)
 
     return build
 

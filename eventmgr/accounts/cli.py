@@ -1,4 +1,4 @@
-"""`flask users ...`: create users, change their role, list them."""
+"""`flask users ...`: create users, change their role, list them, deactivate them, prune sessions."""
 
 from __future__ import annotations
 
@@ -100,3 +100,26 @@ def list_command(role: str | None) -> None:
     for user in users:
         status = "" if user.active else "  (inactive)"
         click.echo(f"{user.email:<{width}}  {user.role:<9}  {user.display_name}{status}")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate_command(email: str) -> None:
+    """Stop the user with EMAIL logging in and sign them out on every device."""
+    user = service.get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user has the address {email}.")
+    try:
+        service.deactivate_user(user)
+    except service.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}; they are signed out everywhere.")
+
+
+@users_cli.command("prune-sessions")
+def prune_sessions_command() -> None:
+    """Delete device sessions past their idle or absolute lifetime (run it daily, e.g. from cron)."""
+    pruned = service.prune_expired_sessions()
+    db.session.commit()
+    click.echo(f"Deleted {pruned} expired session{'' if pruned == 1 else 's'}.")

@@ -194,3 +194,7 @@ class PasswordResetForm(FlaskForm):
 
 class ResendConfirmationForm(FlaskForm):
     """The button that sends the email address confirmation link again (CSRF-protected POST)."""
+
+
+class SignOutSessionForm(FlaskForm):
+    """The buttons that sign one of the member's devices out, or all the others (CSRF-protected POST)."""

@@ -10,11 +10,19 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from eventmgr.accounts import passwords
-from eventmgr.accounts.models import Role, User, new_session_token
+from eventmgr.accounts.models import (
+    Role,
+    User,
+    UserSession,
+    hash_session_token,
+    new_session_token,
+)
 from eventmgr.database import utcnow
 from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
@@ -110,35 +118,49 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+# Device sessions ---------------------------------------------------------------------------------
+#
+# Each login is a UserSession row. The session cookie (and the remember-me cookie) carries
+# "session id:token:login time"; the row keeps only the token's SHA-256, so one device can be
+# signed out by deleting its row while the member's other devices stay signed in.
+
+#: Longest User-Agent header kept (the column's size).
+USER_AGENT_MAX_LENGTH = 255
+#: Longest client address kept (the column's size; any IPv6 address fits).
+IP_ADDRESS_MAX_LENGTH = 45
+#: last_seen_at is written at most this often per session, so ordinary requests do not write.
+LAST_SEEN_INTERVAL = timedelta(minutes=5)
+#: Largest id accepted from a cookie: PostgreSQL's integer, so a forged one cannot overflow it.
+_MAX_SESSION_ID = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class SessionIdentifier:
-    """What the session (and the remember-me cookie) holds: user id, session token, login time."""
+    """What the session (and the remember-me cookie) holds: device session id, token, login time."""
 
-    user_id: int
+    session_id: int
     token: str
-    #: None only for sessions made before login times were recorded (and by test helpers).
-    login_at: datetime | None
+    login_at: datetime
 
     def __str__(self) -> str:
-        value = f"{self.user_id}:{self.token}"
-        if self.login_at is not None:
-            value += f":{int(self.login_at.timestamp())}"
-        return value
-
-
-def session_identifier(user: User, *, login_at: datetime) -> str:
-    """The value to keep in the session for `user`, who authenticated at `login_at`."""
-    return str(SessionIdentifier(user.id, user.session_token, login_at))
+        return f"{self.session_id}:{self.token}:{int(self.login_at.timestamp())}"
 
 
 def parse_session_identifier(value: str) -> SessionIdentifier | None:
-    """The parts of an 'id:token[:login time]' value, or None when it is malformed."""
-    user_id, _, rest = value.partition(":")
-    token, _, login_at = rest.partition(":")
-    if not user_id.isdigit() or not token or (login_at and not login_at.isdigit()):
+    """The parts of a 'session id:token:login time' value, or None when it is malformed."""
+    parts = str(value).split(":")
+    if len(parts) != 3:
         return None
-    when = datetime.fromtimestamp(int(login_at), UTC) if login_at else None
-    return SessionIdentifier(int(user_id), token, when)
+    session_id, token, login_at = parts
+    if not token or not all(part.isascii() and part.isdigit() for part in (session_id, login_at)):
+        return None
+    if not 0 < int(session_id) <= _MAX_SESSION_ID:
+        return None
+    try:
+        when = datetime.fromtimestamp(int(login_at), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return SessionIdentifier(int(session_id), token, when)
 
 
 def login_expired(login_at: datetime, *, now: datetime | None = None) -> bool:
@@ -147,25 +169,180 @@ def login_expired(login_at: datetime, *, now: datetime | None = None) -> bool:
     return (now or utcnow()) - login_at > limit
 
 
+def _last_seen_interval() -> timedelta:
+    """How stale last_seen_at may get: LAST_SEEN_INTERVAL, or less under a very short idle limit."""
+    idle_limit = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    return min(LAST_SEEN_INTERVAL, idle_limit / 2)
+
+
+def _idle_allowance(*, remember: bool) -> timedelta:
+    """How long a session may go unseen before it has expired.
+
+    Without remember-me: the idle limit, plus the slack of last_seen_at being written only every
+    few minutes (the session cookie measures idleness exactly). With it: as long as the
+    remember-me cookie lasts.
+    """
+    if remember:
+        duration = current_app.config["REMEMBER_COOKIE_DURATION"]
+        return duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+    idle_limit = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    return idle_limit + _last_seen_interval()
+
+
+def session_expired(user_session: UserSession, *, now: datetime | None = None) -> bool:
+    """Whether `user_session` is past the absolute lifetime or has been idle for too long."""
+    now = now or utcnow()
+    if login_expired(user_session.created_at, now=now):
+        return True
+    return now - user_session.last_seen_at > _idle_allowance(remember=user_session.remember)
+
+
+def start_session(
+    user: User,
+    *,
+    user_agent: str = "",
+    ip_address: str = "",
+    remember: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """Sign `user` in on a new device session and return its identifier (for the cookie); prunes
+    the user's expired sessions; flushes. The raw token exists only in the returned value."""
+    now = now or utcnow()
+    prune_expired_sessions(user=user, now=now)
+    token = new_session_token()
+    user_session = UserSession(
+        user_id=user.id,
+        token_hash=hash_session_token(token),
+        created_at=now,
+        last_seen_at=now,
+        user_agent=(user_agent or "")[:USER_AGENT_MAX_LENGTH],
+        ip_address=(ip_address or "")[:IP_ADDRESS_MAX_LENGTH],
+        remember=remember,
+    )
+    db.session.add(user_session)
+    db.session.flush()
+    identifier = str(SessionIdentifier(user_session.id, token, now))
+    user.current_session = user_session
+    user.session_identifier = identifier
+    return identifier
+
+
 def load_user(session_id: str, *, now: datetime | None = None) -> User | None:
-    """Flask-Login's loader: the active user for an 'id:token[:login time]' value whose token is
-    still current and whose login is within the absolute session lifetime."""
+    """Flask-Login's loader: the active user of the device session a 'session id:token:login time'
+    value names, if its token matches and it is within the idle and absolute lifetimes.
+
+    One query. Every LAST_SEEN_INTERVAL or so it also records the session as seen, in a
+    transaction of its own (see _record_seen).
+    """
     identifier = parse_session_identifier(session_id)
     if identifier is None:
         return None
-    if identifier.login_at is not None and login_expired(identifier.login_at, now=now):
+    now = now or utcnow()
+    user_session = db.session.scalar(
+        select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(UserSession.id == identifier.session_id)
+    )
+    if user_session is None or not user_session.token_matches(identifier.token):
         return None
-    user = db.session.get(User, identifier.user_id)
-    # Checking `active` here ends a deactivated user's existing sessions on their next request.
-    if user is None or not user.active or user.session_token != identifier.token:
+    user = user_session.user
+    # Checking `active` here too ends a deactivated user's sessions even if rows were left.
+    if not user.active or session_expired(user_session, now=now):
         return None
+    if now - user_session.last_seen_at >= _last_seen_interval():
+        _record_seen(user_session, now)
+    user.current_session = user_session
+    user.session_identifier = str(identifier)
     return user
 
 
-def end_all_sessions(user: User) -> None:
-    """Sign `user` out everywhere: every session and remember-me cookie names the old token; flushes."""
-    user.session_token = new_session_token()
+def _record_seen(user_session: UserSession, now: datetime) -> None:
+    """Write last_seen_at in a short transaction of its own.
+
+    The loader runs inside requests that never commit (every GET) or that commit only their own
+    change, so the request's transaction cannot carry this write; the object is left unchanged
+    in the request's session so nothing else gets flushed because of it. The time is a courtesy
+    (idleness is measured exactly by the session cookie), so a failed write only logs a warning.
+    """
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(UserSession)
+                .where(UserSession.id == user_session.id)
+                .values(last_seen_at=now)
+            )
+    except SQLAlchemyError:
+        current_app.logger.warning("Could not record session %s as seen", user_session.id)
+        return
+    set_committed_value(user_session, "last_seen_at", now)
+
+
+def list_sessions(user: User) -> list[UserSession]:
+    """The user's device sessions, most recently active first (one query, however many)."""
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user.id)
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def get_own_session(user: User, session_id: int) -> UserSession | None:
+    """The device session `session_id` if it is one of `user`'s; None otherwise (whoever's it is)."""
+    return db.session.scalar(
+        select(UserSession).where(UserSession.id == session_id, UserSession.user_id == user.id)
+    )
+
+
+def end_session(user_session: UserSession) -> None:
+    """Sign one device out: its cookies name a row that no longer exists; flushes."""
+    db.session.delete(user_session)
     db.session.flush()
+
+
+def end_all_sessions(user: User, *, keep: UserSession | None = None) -> int:
+    """Sign `user` out of every device except `keep` (if given); returns how many ended; flushes."""
+    statement = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        statement = statement.where(UserSession.id != keep.id)
+    result = db.session.execute(statement.execution_options(synchronize_session="fetch"))
+    db.session.flush()
+    return result.rowcount
+
+
+def prune_expired_sessions(*, user: User | None = None, now: datetime | None = None) -> int:
+    """Delete device sessions past their absolute or idle lifetime (only `user`'s, if given);
+    returns how many; flushes. Expired rows sign nobody in anyway; this keeps the table small."""
+    now = now or utcnow()
+    absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
+    statement = delete(UserSession).where(
+        or_(
+            UserSession.created_at < now - absolute,
+            and_(
+                UserSession.remember.is_(False),
+                UserSession.last_seen_at < now - _idle_allowance(remember=False),
+            ),
+            and_(
+                UserSession.remember.is_(True),
+                UserSession.last_seen_at < now - _idle_allowance(remember=True),
+            ),
+        )
+    )
+    if user is not None:
+        statement = statement.where(UserSession.user_id == user.id)
+    result = db.session.execute(statement.execution_options(synchronize_session="fetch"))
+    db.session.flush()
+    return result.rowcount
+
+
+def deactivate_user(user: User) -> None:
+    """Stop `user` logging in and sign them out everywhere; their content stays; flushes; raises
+    AccountError rather than leave no active admin."""
+    if user.role == Role.ADMIN and user.active and count_admins() <= 1:
+        raise AccountError("This is the only admin; make someone else an admin first.")
+    user.active = False
+    end_all_sessions(user)
 
 
 def create_user(
@@ -245,10 +422,10 @@ def _dummy_hash() -> str:
 
 
 def change_password(user: User, *, current_password: str, new_password: str) -> None:
-    """Set a new password after checking the current one; signs out every session; flushes.
+    """Set a new password after checking the current one; signs out every device; flushes.
 
-    Raises AccountError naming `current_password` or `new_password`. The caller logs the current
-    session in again with the new token if it should stay signed in.
+    Raises AccountError naming `current_password` or `new_password`. The caller starts a new
+    session (a new id, against session fixation) for the device that should stay signed in.
     """
     if not passwords.verify_password(user.password_hash, current_password):
         raise AccountError("Your current password is not correct.", field="current_password")
@@ -256,8 +433,7 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
         new_password, field="new_password", email=user.email, display_name=user.display_name
     )
     user.password_hash = passwords.hash_password(new_password)
-    user.session_token = new_session_token()
-    db.session.flush()
+    end_all_sessions(user)
 
 
 # Sign-up with email confirmation, and password reset by email ------------------------------------
@@ -351,7 +527,7 @@ def reset_password(user: User, new_password: str) -> None:
         new_password, field="password", email=user.email, display_name=user.display_name
     )
     user.password_hash = passwords.hash_password(new_password)
-    user.session_token = new_session_token()
+    end_all_sessions(user)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
     db.session.flush()

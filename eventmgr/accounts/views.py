@@ -34,6 +34,7 @@ from eventmgr.accounts.forms import (
     ProfileForm,
     ResendConfirmationForm,
     RoleForm,
+    SignOutSessionForm,
     SignupForm,
 )
 from eventmgr.accounts.models import User
@@ -65,12 +66,12 @@ def _next_url(target: str | None) -> str:
 # Sessions ----------------------------------------------------------------------------------------
 #
 # Flask keeps the session in a signed cookie, which the server cannot revoke by itself. What makes a
-# copied cookie worthless is server-side state it names: User.session_token, part of the
-# identifier in the session and in the remember-me cookie. Logging out, changing or resetting the
-# password rotate it, which ends every session of that user on every device (the price of keeping
-# no per-session table). The identifier also carries the login time, so the absolute lifetime is
-# checked by service.load_user() on every request, for remember-me cookies too; `_seen_at` in the
-# session measures idleness.
+# copied cookie worthless is the server-side row it names: each login is a UserSession, and the
+# session and remember-me cookies carry its id and secret token (service.SessionIdentifier).
+# Logging out deletes this device's row; a password change or reset deletes all of them (a change
+# then starts a new one for this device). service.load_user() checks the row on every request:
+# token, absolute lifetime (for remember-me cookies too) and idleness; `_seen_at` in the session
+# measures idleness to the second without writing to the database on every request.
 
 #: Session key of the last request's time (seconds since the epoch), for the idle limit.
 SEEN_AT_KEY = "_seen_at"
@@ -85,32 +86,46 @@ def _start_session(user: User, *, remember: bool) -> None:
 
 
 def _log_in(user: User, *, remember: bool) -> None:
-    """Keep `user` in this session (and a remember-me cookie if asked), logged in as of now."""
-    now = utcnow()
+    """Record a new device session for `user` (commits), then keep it in this browser's session
+    (and a remember-me cookie if asked), logged in as of now."""
+    service.start_session(
+        user,
+        user_agent=request.user_agent.string,
+        ip_address=request.remote_addr or "",
+        remember=remember,
+    )
+    db.session.commit()
+    # Flask-Login stores user.get_id(), the new session's identifier; the remember-me cookie is
+    # made from the same value after the request.
     login_user(user, remember=remember)
-    # Flask-Login stores user.get_id(); add the login time, which the remember-me cookie (made from
-    # this value after the request) then carries too.
-    session["_user_id"] = service.session_identifier(user, login_at=now)
     session.permanent = True
-    session[SEEN_AT_KEY] = int(now.timestamp())
+    session[SEEN_AT_KEY] = int(utcnow().timestamp())
+
+
+def _end_this_session() -> None:
+    """Sign this browser out: delete its device session (commits) and clear both cookies."""
+    if current_user.is_authenticated and current_user.current_session is not None:
+        service.end_session(current_user.current_session)
+        db.session.commit()
+    # Clear first: logout_user() then marks a remember-me cookie for deletion in the new session.
+    session.clear()
+    logout_user()
 
 
 @bp.before_app_request
 def enforce_session_lifetimes() -> None:
     """Drop a login idle for longer than SESSION_IDLE_MINUTES or older than SESSION_ABSOLUTE_HOURS.
 
-    Runs before Flask-Login loads the user. An idle login falls back on a remember-me cookie if
-    the browser has one (that is what it is for); the absolute limit applies to both.
+    Runs before Flask-Login loads the user, without touching the database (load_user() checks the
+    device session's row as well). An idle login falls back on a remember-me cookie if the browser
+    has one (that is what it is for); the absolute limit applies to both.
     """
     value = session.get("_user_id")
     if not value:
         return
     now = utcnow()
     identifier = service.parse_session_identifier(value)
-    if identifier is not None and identifier.login_at is None:
-        # A session from before login times were kept: its lifetime starts counting now.
-        session["_user_id"] = f"{value}:{int(now.timestamp())}"
-    elif identifier is not None and service.login_expired(identifier.login_at, now=now):
+    if identifier is not None and service.login_expired(identifier.login_at, now=now):
         session.clear()
         session["_remember"] = "clear"  # Flask-Login deletes the remember-me cookie too
         flash("Your session has expired. Please log in again.", "info")
@@ -213,26 +228,24 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the session; POST only (and CSRF-checked) so no other site can log anyone out.
+    """End this device's session; POST only (and CSRF-checked) so no other site can log anyone out.
 
-    Rotating the session token makes a copy of this session's cookie useless afterwards; it logs
-    the member out on their other devices too.
+    Deleting the device session makes a copy of this browser's cookies useless afterwards; the
+    member's other devices stay signed in.
     """
-    if current_user.is_authenticated:
-        service.end_all_sessions(current_user._get_current_object())
-        db.session.commit()
-    # Clear first: logout_user() then marks a remember-me cookie for deletion in the new session.
-    session.clear()
-    logout_user()
+    _end_this_session()
     flash("You have logged out.", "info")
     return redirect(url_for("events.home"))
 
 
 def _render_account(profile_form: ProfileForm, password_form: PasswordForm) -> str:
+    user = current_user._get_current_object()
     return render_template(
         "accounts/account.html",
         profile_form=profile_form,
         password_form=password_form,
+        sessions=service.list_sessions(user),
+        this_session=user.current_session,
     )
 
 
@@ -264,7 +277,7 @@ def account() -> ResponseReturnValue:
 @bp.post("/password")
 @login_required
 def change_password() -> ResponseReturnValue:
-    """Change the password, signing out every other session while keeping this one."""
+    """Change the password, signing out every other device while keeping this one signed in."""
     user = current_user._get_current_object()
     password_form = PasswordForm(prefix="password")
     if password_form.validate_on_submit():
@@ -278,14 +291,53 @@ def change_password() -> ResponseReturnValue:
             _show_error(password_form, error)
         else:
             db.session.commit()
-            # The session token changed, so this session's id is stale: store the new one, and
-            # reissue a remember-me cookie if this browser had one.
+            # Every device session ended, this one too: start a new one (a new id and token, so
+            # nothing from before the change stays valid), with a new remember-me cookie if this
+            # browser had one.
             cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
             _log_in(user, remember=cookie_name in request.cookies)
             flash("Your password has been changed. Other devices have been logged out.", "success")
             return redirect(url_for("accounts.account"))
     profile_form = ProfileForm(formdata=None, obj=user, prefix="profile")
     return _render_account(profile_form, password_form)
+
+
+@bp.post("/sessions/<int:session_id>/sign-out")
+@login_required
+def sign_out_session(session_id: int) -> ResponseReturnValue:
+    """Sign one of the member's devices out; 404 for a session that is not theirs."""
+    user = current_user._get_current_object()
+    user_session = service.get_own_session(user, session_id)
+    if user_session is None:
+        abort(404)
+    if not SignOutSessionForm().validate_on_submit():
+        abort(400)
+    if user_session is user.current_session:
+        _end_this_session()
+        flash("You have logged out.", "info")
+        return redirect(url_for("events.home"))
+    browser = user_session.browser
+    service.end_session(user_session)
+    db.session.commit()
+    flash(f"Signed out the session on {browser}.", "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/sessions/sign-out-others")
+@login_required
+def sign_out_other_sessions() -> ResponseReturnValue:
+    """Sign the member out of every device but this one."""
+    user = current_user._get_current_object()
+    if not SignOutSessionForm().validate_on_submit():
+        abort(400)
+    ended = service.end_all_sessions(user, keep=user.current_session)
+    db.session.commit()
+    if ended:
+        noun = "session" if ended == 1 else "sessions"
+        flash(f"Signed out {ended} other {noun}. This device stays signed in.", "success")
+    else:
+        flash("You were not signed in anywhere else.", "info")
+    return redirect(url_for("accounts.account"))
 
 
 # Password reset and email confirmation -----------------------------------------------------------

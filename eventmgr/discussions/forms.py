@@ -37,10 +37,13 @@ class EmptyForm(FlaskForm):
     """No fields: gives POST-only buttons CSRF protection."""
 
 
-class CommentForm(FlaskForm):
-    """A new comment or reply, or the new text of one's own comment."""
+def comment_body_field() -> Any:
+    """The "Your comment" box with its validators and hint, shared by members' and guests' forms.
 
-    body = TextAreaField(
+    A function rather than a base class: WTForms orders fields by when they were created, so each
+    form that calls it keeps the body where it declares it (a guest's form asks for the name first).
+    """
+    return TextAreaField(
         "Your comment",
         validators=[
             DataRequired("Write something before posting."),
@@ -53,6 +56,12 @@ class CommentForm(FlaskForm):
         description=BODY_HINT,
         render_kw={"rows": 6},
     )
+
+
+class CommentForm(FlaskForm):
+    """A new comment or reply, or the new text of one's own comment."""
+
+    body = comment_body_field()
     #: The comment being answered, when a reply is posted to the thread's address.
     parent = HiddenField()
 

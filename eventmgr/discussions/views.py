@@ -194,6 +194,7 @@ def show_thread(topic: service.Topic) -> ResponseReturnValue:
         form=form,
         refusal=refusal,
         login_needed=refusal == service.LOG_IN_MESSAGE,
+        confirm_needed=refusal == service.CONFIRM_EMAIL_MESSAGE,
         viewer=viewer_for(may_post=refusal is None),
         lock_form=ModerationForm(formdata=None),
     ), form_status(form)
@@ -250,7 +251,24 @@ def reply(comment_id: int) -> ResponseReturnValue:
     parent = service.get_comment_or_404(comment_id, current_user)
     topic = service.topic_of(parent.thread)
     user = current_user._get_current_object()
-    check(service.check_can_reply, topic, parent.thread, parent, user)
+    try:
+        service.check_can_reply(topic, parent.thread, parent, user)
+    except service.NotAllowed as error:
+        if str(error) != service.CONFIRM_EMAIL_MESSAGE:
+            refuse(error)
+        # Not an error page: the member can lift this refusal, so offer the button that does.
+        return render_template(
+            "discussions/reply.html",
+            topic=topic,
+            event=topic.event,
+            viewer=viewer_for(),
+            parent=parent,
+            form=None,
+            confirm_needed=True,
+            thread_link=thread_url(topic),
+        ), 403
+    except service.DiscussionError as error:
+        refuse(error)
     form = CommentForm()
     if not form.is_submitted() and request.args.get("quote"):
         form.body.data = service.quoted(parent)

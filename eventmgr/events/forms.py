@@ -88,9 +88,15 @@ class EventForm(FlaskForm):
         validators=[DataRequired("Enter a title."), Length(max=200)],
         filters=[clean_line],
     )
-    summary = TextAreaField("Summary", validators=[Length(max=500)], filters=[clean_line])
+    #: A sentence or two (500 characters at most): a short box, where the description gets a tall one.
+    summary = TextAreaField(
+        "Summary", validators=[Length(max=500)], filters=[clean_line], render_kw={"rows": 3}
+    )
     description = TextAreaField(
-        "Description", validators=[Length(max=50_000)], filters=[clean_text]
+        "Description",
+        validators=[Length(max=50_000)],
+        filters=[clean_text],
+        render_kw={"rows": 12},
     )
     starts_at = LocalDateTimeField(
         "Starts", validators=[InputRequired("Enter the date and time the meeting starts.")]

@@ -12,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from eventmgr.extensions import db, login_manager
+from eventmgr.web import logs
 
 #: Headline and explanation per status code; the page shows these rather than Werkzeug's text.
 MESSAGES = {
@@ -120,7 +121,8 @@ def handle_database_unavailable(error: Exception):
 
 
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers, and keep the values PostgreSQL quotes in its errors out of the log."""
+    logs.init_app(app)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_internal_error)

@@ -6,12 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from eventmgr.discussions.forms import BODY_HINT, clean_line, clean_text
-from eventmgr.discussions.service import (
-    BODY_MAX_LENGTH,
-    GUEST_EMAIL_MAX_LENGTH,
-    GUEST_NAME_MAX_LENGTH,
-)
+from eventmgr.discussions.forms import clean_line, clean_text, comment_body_field
+from eventmgr.discussions.service import GUEST_EMAIL_MAX_LENGTH, GUEST_NAME_MAX_LENGTH
 from eventmgr.writeups.service import BODY_MAX_LENGTH as WRITEUP_MAX_LENGTH
 from eventmgr.writeups.service import SLUG_MAX_LENGTH, TITLE_MAX_LENGTH
 
@@ -50,7 +46,8 @@ class WriteUpForm(FlaskForm):
 
 
 class GuestReplyForm(FlaskForm):
-    """A guest's reply: name, email (never shown), the comment, and two traps for bots."""
+    """A guest's comment or reply: name, email (never shown), the comment (the members' comment box,
+    see comment_body_field), and two traps for bots."""
 
     name = StringField(
         "Your name",
@@ -75,19 +72,7 @@ class GuestReplyForm(FlaskForm):
         description="Never shown publicly.",
         render_kw={"autocomplete": "email", "type": "email"},
     )
-    body = TextAreaField(
-        "Your comment",
-        validators=[
-            DataRequired("Write something before posting."),
-            Length(
-                max=BODY_MAX_LENGTH,
-                message=f"Comments can be at most {BODY_MAX_LENGTH:,} characters.",
-            ),
-        ],
-        filters=[clean_text],
-        description=BODY_HINT,
-        render_kw={"rows": 6},
-    )
+    body = comment_body_field()
     #: The honeypot: hidden from people by CSS and from assistive technology; bots fill it in.
     website = StringField("Leave this field empty", filters=[clean_line])
     #: When the form was shown, signed (see service.form_token).

@@ -11,12 +11,13 @@ import nh3
 from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from eventmgr.accounts.models import User
 from eventmgr.database import utcnow
+from eventmgr.discussions import notifications
 from eventmgr.discussions import service as discussions_service
 from eventmgr.discussions.models import Comment, CommentStatus, Thread
 from eventmgr.events import service as events_service
@@ -386,6 +387,40 @@ def add_member_reply(writeup: WriteUp, user: User, body: str, *, parent: Comment
     return discussions_service.add_comment(topic(writeup), user, body, parent=parent)
 
 
+def _lock_writeup(writeup: WriteUp) -> None:
+    """Hold the write-up's reply lock until the transaction ends, then reload its status.
+
+    The lock is an UPDATE of the write-up's row, as registrations' _lock_meeting does for a meeting:
+    the first write of the transaction, so PostgreSQL keeps the row locked and SQLite keeps its
+    single write lock until commit or rollback. A second guest reply to this write-up waits here,
+    and its flood check then sees the comment the first one stored (PostgreSQL runs READ COMMITTED;
+    SQLite's transaction only starts with this write). `updated_at` is set to itself, so a reply
+    is not an edit of the write-up and the lock needs no column of its own.
+    """
+    db.session.execute(
+        update(WriteUp)
+        .where(WriteUp.id == writeup.id)
+        .values(updated_at=WriteUp.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    # An organiser may have unpublished it while this request waited.
+    db.session.refresh(writeup, attribute_names=["status"])
+
+
+def reply_parent_or_404(writeup: WriteUp, comment_id: int) -> Comment:
+    """The published comment on `writeup` that a guest may answer; aborts with 404 for any other
+    (missing, on another thread, pending, hidden, deleted or spam), so nothing unseen is revealed."""
+    comment = discussions_service.get_comment(comment_id)
+    if comment is None or not _may_answer(writeup, comment):
+        abort(404)
+    return comment
+
+
+def _may_answer(writeup: WriteUp, parent: Comment) -> bool:
+    """Whether `parent` is a published comment among `writeup`'s replies."""
+    return parent.thread.writeup_id == writeup.id and parent.is_published
+
+
 def add_guest_reply(
     writeup: WriteUp,
     *,
@@ -395,18 +430,45 @@ def add_guest_reply(
     ip: str | None,
     honeypot: str,
     token: str | None,
+    parent: Comment | None = None,
     now: float | None = None,
 ) -> Comment:
-    """A guest's reply after the spam checks (honeypot, fill time, flood, links); flushes;
-    raises WriteUpError or DiscussionError with a safe message; nothing saved when refused."""
+    """A guest's comment (or reply to the published comment `parent`) after the spam checks
+    (honeypot, fill time, flood, links); flushes; raises WriteUpError or DiscussionError with a
+    safe message; nothing saved when refused (the caller rolls back, which also ends the lock)."""
     if not writeup.is_published:
         raise discussions_service.NotAllowed(discussions_service.UNPUBLISHED_MESSAGE)
     if honeypot:
         raise WriteUpError(SPAM_MESSAGE)
     check_form_token(writeup, token, now=now)
-    return discussions_service.add_guest_comment(
+    # Before the flood check: otherwise two posts from one guest at the same moment both pass it.
+    _lock_writeup(writeup)
+    if parent is not None and not _may_answer(writeup, parent):
+        raise discussions_service.DiscussionError(
+            "The comment you are replying to is not shown on this write-up."
+        )
+    comment = discussions_service.add_guest_comment(
         topic(writeup), name=name, email=email, body=body, ip=ip
     )
+    if parent is not None:
+        _place_under(comment, parent)
+    return comment
+
+
+def _place_under(reply: Comment, parent: Comment) -> None:
+    """Make the guest's new comment a reply to `parent`; flushes; a published reply freshens its
+    conversation and tells the parent's author (for a pending one, approve_comment tells them)."""
+    # The discussions service stores guest comments at the top of the thread; the comment moves
+    # under its parent in the same transaction, so nobody ever sees it anywhere else.
+    reply.parent = parent
+    reply.root_id = parent.root_id or parent.id
+    reply.depth = parent.depth + 1
+    if reply.is_published:
+        root = parent if parent.root_id is None else db.session.get(Comment, parent.root_id)
+        root.activity_at = reply.created_at
+    db.session.flush()
+    if reply.is_published:
+        notifications.reply_posted(reply)
 
 
 def own_pending(writeup: WriteUp, comment_ids: Sequence[int]) -> list[Comment]:
@@ -423,6 +485,8 @@ def own_pending(writeup: WriteUp, comment_ids: Sequence[int]) -> list[Comment]:
                 Thread.writeup_id == writeup.id,
                 Comment.status == CommentStatus.PENDING,
             )
+            # A pending reply says whom it answers.
+            .options(joinedload(Comment.parent).joinedload(Comment.author))
             .order_by(Comment.created_at, Comment.id)
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import (
@@ -22,7 +23,7 @@ from flask_login import current_user
 from eventmgr.database import utcnow
 from eventmgr.discussions import service as discussions_service
 from eventmgr.discussions.forms import CommentForm, EmptyForm, ModerationForm
-from eventmgr.discussions.views import comment_location, page_number, viewer_for
+from eventmgr.discussions.views import Viewer, comment_location, page_number, viewer_for
 from eventmgr.events import service as events_service
 from eventmgr.events.views import organiser_required
 from eventmgr.extensions import db
@@ -92,31 +93,36 @@ def detail(slug: str) -> ResponseReturnValue:
     member_form, guest_form = CommentForm(), GuestReplyForm()
     status = 200
     if request.method == "POST":
-        result = post_reply(writeup, member_form if signed_in else guest_form, signed_in)
+        form = member_form if signed_in else guest_form
+        result = post_reply(writeup, form, signed_in=signed_in)
         if not isinstance(result, int):
             return result
         status = result
     if not signed_in:
-        guest_form.started.data = service.form_token(writeup)
-        guest_form.website.data = ""
+        fresh_guest_form(writeup, guest_form)
     topic = service.topic(writeup)
     thread = discussions_service.find_thread(topic)
     page = page_number()
     thread_page = discussions_service.thread_page(thread, viewer=current_user, page=page)
     if page > max(thread_page.pages, 1):
         abort(404)
-    refusal = discussions_service.posting_refusal(topic, thread, current_user)
+    open_for_replies = writeup.is_published and not (thread and thread.locked)
+    if signed_in:
+        refusal = discussions_service.posting_refusal(topic, thread, current_user)
+        viewer: Viewer = viewer_for(may_post=refusal is None)
+    else:
+        viewer = guest_viewer(writeup, may_post=open_for_replies)
     return render_template(
         "writeups/detail.html",
         writeup=writeup,
         topic=topic,
         thread=thread,
         thread_page=thread_page,
-        viewer=viewer_for(may_post=refusal is None),
+        viewer=viewer,
         member_form=member_form,
         guest_form=guest_form,
         signed_in=signed_in,
-        open_for_replies=writeup.is_published and not (thread and thread.locked),
+        open_for_replies=open_for_replies,
         own_pending=[] if signed_in else service.own_pending(writeup, session.get(PENDING_KEY, [])),
         can_author=service.can_author(current_user),
         action_form=EmptyForm(formdata=None),
@@ -124,13 +130,67 @@ def detail(slug: str) -> ResponseReturnValue:
     ), status
 
 
-def post_reply(writeup: WriteUp, form: Any, signed_in: bool) -> ResponseReturnValue | int:
-    """Validate and post a reply; a redirect on success, else the status to show the form with."""
+@dataclass(frozen=True)
+class GuestViewer(Viewer):
+    """A guest on a write-up: their Reply links lead to the guest reply form of this write-up."""
+
+    #: Where guests' reply addresses start; the comment templates append "/<id>/reply".
+    reply_prefix: str = ""
+
+
+def guest_viewer(writeup: WriteUp, *, may_post: bool) -> GuestViewer:
+    """The visitor who is not logged in, as the comment templates see them on `writeup`'s page."""
+    # Built once per page, as viewer_for builds comments_path: a page can hold hundreds of comments.
+    prefix = url_for("writeups.guest_reply", slug=writeup.slug, comment_id=0)
+    fields = {**asdict(viewer_for()), "may_post": may_post}
+    return GuestViewer(**fields, reply_prefix=prefix.removesuffix("/0/reply"))
+
+
+def fresh_guest_form(writeup: WriteUp, form: GuestReplyForm) -> None:
+    """Start the fill-time clock again and empty the honeypot, whenever the form is shown."""
+    form.started.data = service.form_token(writeup)
+    form.website.data = ""
+
+
+@bp.route("/writeups/<slug>/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+def guest_reply(slug: str, comment_id: int) -> ResponseReturnValue:
+    """A guest's Leave a Reply form under one published comment (?quote=1 starts from a quote of
+    it); POST posts the reply for moderation. Members are sent to their own reply form."""
+    writeup = service.get_visible_or_404(slug, current_user)
+    parent = service.reply_parent_or_404(writeup, comment_id)
+    if discussions_service.is_signed_in(current_user):
+        quote = {"quote": 1} if request.args.get("quote") else {}
+        return redirect(url_for("discussions.reply", comment_id=parent.id, **quote))
+    form = GuestReplyForm()
+    status = 200
+    if request.method == "POST":
+        result = post_reply(writeup, form, signed_in=False, parent=parent)
+        if not isinstance(result, int):
+            return result
+        status = result
+    elif request.args.get("quote"):
+        form.body.data = discussions_service.quoted(parent)
+    fresh_guest_form(writeup, form)
+    thread = parent.thread
+    return render_template(
+        "writeups/reply.html",
+        writeup=writeup,
+        parent=parent,
+        form=form,
+        viewer=viewer_for(),
+        open_for_replies=writeup.is_published and not thread.locked,
+    ), status
+
+
+def post_reply(
+    writeup: WriteUp, form: Any, *, signed_in: bool, parent: Any = None
+) -> ResponseReturnValue | int:
+    """Validate and post a reply (a guest's to `parent`, if given); a redirect on success, else the
+    status to show the form with. A refusal rolls back, which also ends the write-up's lock."""
     if not form.validate_on_submit():
         return 400
     try:
         if signed_in:
-            parent = None
             if form.parent.data:
                 parent_id = form.parent_comment_id()
                 parent = discussions_service.get_comment(parent_id) if parent_id else None
@@ -148,10 +208,13 @@ def post_reply(writeup: WriteUp, form: Any, signed_in: bool) -> ResponseReturnVa
                 ip=request.remote_addr,
                 honeypot=form.website.data or "",
                 token=form.started.data,
+                parent=parent,
             )
     except discussions_service.NotAllowed as error:
+        db.session.rollback()
         abort(403 if signed_in or writeup.is_published else 400, str(error))
     except (discussions_service.DiscussionError, service.WriteUpError) as error:
+        db.session.rollback()
         show_errors(form, error)
         return 400
     db.session.commit()

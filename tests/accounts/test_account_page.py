@@ -43,6 +43,7 @@ def test_page_shows_current_profile_and_both_forms(make_user, login_as, client):
     assert [h2.get_text() for h2 in html.find_all("h2")] == [
         "Profile and notifications",
         "Change password",
+        "Where you’re signed in",
     ]
     assert input_value(response, "profile-display_name") == "Ann"
     assert input_value(response, "profile-organisation") == "NetIKX"
@@ -107,7 +108,6 @@ def test_password_change_keeps_this_session_and_ends_others(
     assert response.headers["Location"] == "/account/"
     assert client.get("/account/").status_code == 200
     assert other_device.get("/account/").status_code == 302
-    assert fetch_user("ann@example.org").session_token != user.session_token
 
     client.post("/account/logout")
     assert log_in("ann@example.org", DEFAULT_PASSWORD).status_code == 200
@@ -130,8 +130,8 @@ def test_wrong_current_password_is_refused(make_user, login_as, client, fetch_us
     assert response.status_code == 200
     assert "not correct" in field_error(response, "password-current_password")
     assert input_value(response, "profile-display_name") == user.display_name
+    assert client.get("/account/").status_code == 200
     stored = fetch_user("ann@example.org")
-    assert stored.session_token == user.session_token
     assert stored.password_hash == user.password_hash
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 import pytest
 
 from eventmgr.accounts import service
-from eventmgr.accounts.models import Role, User
+from eventmgr.accounts.models import Role, User, UserSession
 from eventmgr.extensions import db
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -101,45 +104,149 @@ class TestAuthenticate:
             assert service.authenticate("ann@example.org", DEFAULT_PASSWORD) is user
 
 
+def signed_in(user, **options):
+    """`user` with a new device session (committed, as a login view commits it)."""
+    service.start_session(user, **options)
+    db.session.commit()
+    return user
+
+
 class TestLoadUser:
-    def test_loads_by_id_and_current_token(self, db):
-        user = new_user()
+    def test_loads_by_session_id_and_token(self, db):
+        user = signed_in(new_user())
         assert service.load_user(user.get_id()) is user
 
-    @pytest.mark.parametrize("value", ["", "abc", "1", "1:", ":token", "x:token"])
+    @pytest.mark.parametrize(
+        "value", ["", "abc", "1", "1:", ":token", "x:token", "1:token", "1::5", "99999999999:t:5"]
+    )
     def test_ignores_malformed_values(self, db, value):
-        new_user()
+        signed_in(new_user())
         assert service.load_user(value) is None
 
-    def test_ignores_stale_token(self, db):
-        user = new_user()
-        assert service.load_user(f"{user.id}:stale-token") is None
+    def test_ignores_wrong_token(self, db):
+        user = signed_in(new_user())
+        identifier = service.parse_session_identifier(user.get_id())
+        forged = f"{identifier.session_id}:wrong-token:{int(identifier.login_at.timestamp())}"
+        assert service.load_user(forged) is None
 
     def test_ignores_inactive_user(self, db):
-        user = new_user()
+        user = signed_in(new_user())
         user.active = False
         assert service.load_user(user.get_id()) is None
 
+    def test_keeps_only_a_hash_of_the_token(self, db):
+        user = signed_in(new_user())
+        identifier = service.parse_session_identifier(user.get_id())
+        stored = db.session.get(UserSession, identifier.session_id)
+        assert identifier.token not in stored.token_hash
+        assert stored.token_hash == hashlib.sha256(identifier.token.encode()).hexdigest()
+
+    def test_records_last_seen_at_most_every_few_minutes(self, db):
+        user = signed_in(new_user())
+        identifier = user.get_id()
+        user_session = user.current_session
+        seen = user_session.last_seen_at
+        soon = seen + service.LAST_SEEN_INTERVAL - timedelta(seconds=1)
+        assert service.load_user(identifier, now=soon) is user
+        db.session.expire_all()
+        assert db.session.get(UserSession, user_session.id).last_seen_at == seen
+        later = seen + service.LAST_SEEN_INTERVAL
+        assert service.load_user(identifier, now=later) is user
+        db.session.expire_all()
+        assert db.session.get(UserSession, user_session.id).last_seen_at == later
+
+
+class TestSessionLifetimes:
+    def test_idle_session_expires_unless_remembered(self, db, app):
+        user = signed_in(new_user())
+        remembered = signed_in(new_user(email="bob@example.org"), remember=True)
+        idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]) + service.LAST_SEEN_INTERVAL
+        later = user.current_session.last_seen_at + idle + timedelta(seconds=1)
+        assert service.load_user(user.get_id(), now=later) is None
+        assert service.load_user(remembered.get_id(), now=later) is remembered
+
+    def test_absolute_limit_applies_to_remembered_sessions(self, db, app):
+        user = signed_in(new_user(), remember=True)
+        limit = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+        assert service.session_expired(
+            user.current_session, now=user.current_session.created_at + limit + timedelta(seconds=1)
+        )
+
+    def test_prune_deletes_only_expired_sessions(self, db, app):
+        ann = signed_in(new_user())
+        stale = ann.current_session
+        active = signed_in(ann).current_session
+        remembered = signed_in(ann, remember=True).current_session
+        idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]) + service.LAST_SEEN_INTERVAL
+        stale.last_seen_at -= idle + timedelta(minutes=1)
+        remembered.last_seen_at -= idle + timedelta(minutes=1)
+        db.session.commit()
+        assert service.prune_expired_sessions() == 1
+        db.session.commit()
+        assert {s.id for s in service.list_sessions(ann)} == {active.id, remembered.id}
+
+    def test_starting_a_session_prunes_that_users_expired_ones(self, db, app):
+        ann = signed_in(new_user())
+        bob = signed_in(new_user(email="bob@example.org"))
+        absolute = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"], minutes=1)
+        ann.current_session.created_at -= absolute
+        bob.current_session.created_at -= absolute
+        db.session.commit()
+        signed_in(ann)
+        assert len(service.list_sessions(ann)) == 1
+        assert len(service.list_sessions(bob)) == 1  # pruned by `flask users prune-sessions`
+
+
+class TestEndingSessions:
+    def test_end_all_sessions_can_keep_one(self, db):
+        user = signed_in(new_user())
+        keep = user.current_session
+        signed_in(user)
+        signed_in(user)
+        assert service.end_all_sessions(user, keep=keep) == 2
+        assert [s.id for s in service.list_sessions(user)] == [keep.id]
+
+    def test_get_own_session_refuses_another_users_session(self, db):
+        ann = signed_in(new_user())
+        bob = signed_in(new_user(email="bob@example.org"))
+        assert service.get_own_session(ann, ann.current_session.id) is ann.current_session
+        assert service.get_own_session(ann, bob.current_session.id) is None
+
+    def test_deactivating_ends_every_session(self, db):
+        user = signed_in(new_user())
+        identifier = user.get_id()
+        service.deactivate_user(user)
+        db.session.commit()
+        assert service.list_sessions(user) == []
+        user.active = True
+        assert service.load_user(identifier) is None
+
+    def test_the_only_admin_cannot_be_deactivated(self, db):
+        admin = new_user(role="admin")
+        with pytest.raises(service.AccountError):
+            service.deactivate_user(admin)
+        assert admin.active
+
 
 class TestChangePassword:
-    def test_sets_new_password_and_rotates_session_token(self, db):
-        user = new_user()
+    def test_sets_new_password_and_ends_every_session(self, db):
+        user = signed_in(new_user())
         old_id = user.get_id()
         service.change_password(user, current_password=DEFAULT_PASSWORD, new_password=NEW_PASSWORD)
+        db.session.commit()
         assert service.load_user(old_id) is None
-        assert service.load_user(user.get_id()) is user
+        assert service.list_sessions(user) == []
         assert service.authenticate(user.email, NEW_PASSWORD) is user
         assert service.authenticate(user.email, DEFAULT_PASSWORD) is None
 
     def test_refuses_wrong_current_password(self, db):
-        user = new_user()
-        token = user.session_token
+        user = signed_in(new_user())
         with pytest.raises(service.AccountError) as raised:
             service.change_password(
                 user, current_password="not my password", new_password=NEW_PASSWORD
             )
         assert raised.value.field == "current_password"
-        assert user.session_token == token
+        assert service.load_user(user.get_id()) is user
 
     def test_refuses_too_short_new_password(self, db):
         user = new_user()

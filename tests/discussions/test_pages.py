@@ -105,6 +105,89 @@ def test_log_in_link_returns_to_the_thread(client, meeting):
     assert link["href"] == f"/account/login?next={meeting.question_url()}"
 
 
+RESEND_URL = "/account/confirm/resend"
+
+
+def resend_form(response):
+    """The "send the confirmation link again" form on a page, or None."""
+    return soup(response).find("form", attrs={"action": RESEND_URL})
+
+
+@pytest.fixture
+def unconfirmed_attendee(make_user, register, meeting):
+    """A member with a place at `meeting` who has not confirmed their email address yet."""
+    user = make_user(display_name="Una Unconfirmed", email_confirmed=False)
+    register(meeting, user)
+    return user
+
+
+def test_unconfirmed_members_are_offered_the_confirmation_link_again(
+    client, meeting, unconfirmed_attendee, login_as, outbox
+):
+    login_as(unconfirmed_attendee)
+    response = client.get(meeting.question_url())
+    assert response.status_code == 200
+    assert "Confirm your email address to join the discussion" in text(response)
+    assert textarea(response) is None
+    form = resend_form(response)
+    assert form is not None
+    assert form.find("button").get_text(strip=True) == "Send the link again"
+    assert form.find("input", attrs={"name": "next"})["value"] == meeting.question_url()
+
+    response = client.post(RESEND_URL, data={"next": meeting.question_url()})
+    assert response.status_code == 302
+    assert response.headers["Location"] == meeting.question_url()
+    page = client.get(response.headers["Location"])
+    assert flashes(page) == [
+        f"We have sent a new confirmation link to {unconfirmed_attendee.email}."
+    ]
+    assert [row["to_address"] for row in outbox()][-1:] == [unconfirmed_attendee.email]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "attendee", "member", "organiser"])
+def test_everyone_else_sees_no_resend_button(
+    client, meeting, attendee, member, organiser, login_as, who
+):
+    people = {"attendee": attendee, "member": member, "organiser": organiser}
+    if who in people:
+        login_as(people[who])
+    response = client.get(meeting.follow_up_url)
+    assert response.status_code == 200
+    assert resend_form(response) is None
+    assert "Send the link again" not in text(response)
+
+
+def test_the_resend_button_is_not_offered_where_confirming_would_not_help(
+    client, make_meeting, make_user, login_as
+):
+    meeting = make_meeting(discussion_policy="closed")
+    login_as(make_user(email_confirmed=False))
+    response = client.get(meeting.question_url())
+    assert "This discussion is closed." in text(response)
+    assert resend_form(response) is None
+
+
+def test_the_reply_page_offers_the_confirmation_link_instead_of_the_form(
+    client, meeting, attendee, unconfirmed_attendee, post, login_as, snapshot
+):
+    comment = post(meeting, attendee, "Communities need time.")
+    login_as(unconfirmed_attendee)
+    response = client.get(f"/comments/{comment}/reply")
+    assert response.status_code == 403
+    assert "Confirm your email address to join the discussion" in text(response)
+    assert "Communities need time." in text(response)
+    assert textarea(response) is None
+    form = resend_form(response)
+    assert form is not None
+    assert form.find("input", attrs={"name": "next"})["value"] == f"/comments/{comment}/reply"
+
+    before = snapshot()
+    response = client.post(f"/comments/{comment}/reply", data={"body": "Sneaking in."})
+    assert response.status_code == 403
+    assert resend_form(response) is not None
+    assert snapshot() == before
+
+
 def test_closed_discussions_are_read_only(client, make_meeting, organiser, login_as):
     meeting = make_meeting(discussion_policy="closed")
     login_as(organiser)

@@ -226,3 +226,45 @@ def test_follow_up_discussion_has_no_serious_axe_violations(
         page.goto(f"{meeting['url']}/discussion")
     expect(comment(page, "A first thought.")).to_be_visible()
     assert_no_serious_axe_violations(page)
+
+
+def test_an_unconfirmed_member_asks_for_the_confirmation_link_again(
+    new_context, create_user, create_event, register_directly
+):
+    meeting = create_event(title=f"Confirm first {unique('confirm')[-6:]}")
+    member = create_user(display_name="Uma Unconfirmed", email_confirmed=False)
+    register_directly(meeting["slug"], member["email"])
+    thread_url = f"{meeting['url']}/questions/{meeting['question_ids'][0]}"
+
+    page = new_context().new_page()
+    log_in(page, member["email"])
+    page.goto(thread_url)
+    join = page.get_by_role("region", name="Join the discussion")
+    expect(join.get_by_role("note")).to_contain_text(
+        "Confirm your email address to join the discussion: follow the link we emailed to"
+        f" {member['email']}."
+    )
+    expect(page.get_by_label("Your comment")).to_have_count(0)
+    assert_no_serious_axe_violations(page)
+
+    join.get_by_role("button", name="Send the link again").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"We have sent a new confirmation link to {member['email']}."
+    )
+    # Back on the thread they came from, still offered the button until they follow the link.
+    expect(page).to_have_url(re.compile(rf"{re.escape(thread_url)}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(QUESTION)
+    expect(join.get_by_role("button", name="Send the link again")).to_be_visible()
+
+
+def test_confirmed_members_are_not_offered_the_confirmation_link(
+    new_context, create_user, create_event, register_directly
+):
+    meeting = create_event()
+    member = create_user()
+    register_directly(meeting["slug"], member["email"])
+    page = new_context().new_page()
+    log_in(page, member["email"])
+    page.goto(f"{meeting['url']}/discussion")
+    expect(page.get_by_label("Your comment")).to_be_visible()
+    expect(page.get_by_role("button", name="Send the link again")).to_have_count(0)

@@ -26,6 +26,19 @@ def test_create_form_defaults_to_the_app_time_zone(signed_in, app):
     assert field_value(response, "discussion_policy") == "attendees"
 
 
+@pytest.mark.parametrize("path", ["/events/new", f"/events/{CKC_SLUG}/edit"], ids=["new", "edit"])
+def test_the_summary_box_is_short_and_the_description_box_tall(request, signed_in, path):
+    if path.endswith("/edit"):
+        request.getfixturevalue("ckc")
+    page = soup(signed_in.get(path))
+    summary = page.find("textarea", attrs={"name": "summary"})
+    description = page.find("textarea", attrs={"name": "description"})
+    assert 2 <= int(summary["rows"]) <= 4
+    assert int(description["rows"]) >= 3 * int(summary["rows"])
+    # The short box is not stretched to the minimum height meant for long texts.
+    assert "field--short" in summary.find_parent(class_="field")["class"]
+
+
 def test_create_in_summer_time_stores_utc_and_shows_bst(signed_in, stored_event, organiser):
     response = signed_in.post("/events/new", data=meeting_form())
     assert response.status_code == 302

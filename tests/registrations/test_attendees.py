@@ -114,6 +114,60 @@ def test_check_in_and_undo(client, roster_event, organiser, login_as, in_app):
     assert in_app(lambda: db.session.get(Registration, zoe).attended) is False
 
 
+def button_names(page) -> list[str]:
+    """The accessible name of each button in the roster's tables, in page order: its text with the
+    visually hidden words, a space between the two as Chromium puts one, whitespace collapsed."""
+    return [" ".join(button.get_text(" ").split()) for button in page.select("table button")]
+
+
+def test_roster_buttons_name_the_action_and_the_member(
+    client, roster_event, organiser, login_as, in_app
+):
+    event, people = roster_event
+    login_as(organiser)
+    page = soup(client.get(f"/events/{event.slug}/attendees"))
+    assert button_names(page) == [
+        "Check in Zoë Ó Dálaigh",
+        "Remove Zoë Ó Dálaigh",
+        "Check in Bob Brown",
+        "Remove Bob Brown",
+        "Remove +Cy Formula",
+        "Remove @Di",
+    ]
+    # Only the action is shown; the member's name is for screen readers, who hear it with the action.
+    visible = [
+        button.find(string=True, recursive=False).strip() for button in page.select("table button")
+    ]
+    assert visible == ["Check in", "Remove", "Check in", "Remove", "Remove", "Remove"]
+
+    zoe = registration_id(in_app, event, people["zoe"])
+    client.post(f"/events/{event.slug}/attendees/{zoe}/attendance", data={"attended": "yes"})
+    page = soup(client.get(f"/events/{event.slug}/attendees"))
+    assert button_names(page)[:2] == ["Undo check-in for Zoë Ó Dálaigh", "Remove Zoë Ó Dálaigh"]
+
+
+def test_members_with_the_same_name_get_buttons_with_different_names(
+    client, make_event, make_user, register, organiser, login_as
+):
+    event = make_event(capacity=2)
+    twins = [
+        make_user(display_name="Sam & Co", email=f"sam{number}@example.org") for number in (1, 2)
+    ]
+    other = make_user(display_name="Sam & Company", email="sam3@example.org")
+    register(event, *twins, other)
+    login_as(organiser)
+    page = soup(client.get(f"/events/{event.slug}/attendees"))
+    names = button_names(page)
+    assert names == [
+        "Check in Sam & Co (sam1@example.org)",
+        "Remove Sam & Co (sam1@example.org)",
+        "Check in Sam & Co (sam2@example.org)",
+        "Remove Sam & Co (sam2@example.org)",
+        "Remove Sam & Company",
+    ]
+    assert len(set(names)) == len(names)
+
+
 def test_check_in_needs_a_valid_choice(client, roster_event, organiser, login_as, in_app):
     event, people = roster_event
     login_as(organiser)

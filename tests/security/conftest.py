@@ -44,6 +44,7 @@ def row_counts() -> dict[str, int]:
 def build_world(app: Flask, make_user: Callable[..., Any], make_event: Callable[..., Any]) -> World:
     """Users of every role, a published upcoming meeting with a speaker, a question, a thread with
     comments by the attendee and a pending comment, a draft meeting and a past meeting."""
+    from eventmgr.accounts import service as accounts
     from eventmgr.accounts.models import User
     from eventmgr.discussions import service as discussions
     from eventmgr.discussions.models import Comment, CommentStatus
@@ -92,6 +93,9 @@ def build_world(app: Flask, make_user: Callable[..., Any], make_event: Callable[
         _db.session.add(pending)
         _db.session.flush()
         writeup_slug, draft_writeup_slug, guest_pending = _writeups(event, other)
+        # The other member is also signed in on a second device (a session only they may end).
+        accounts.start_session(other, user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+        other_device = other.current_session.id
         params = {
             "writeup_slug": writeup_slug,
             "draft_writeup_slug": draft_writeup_slug,
@@ -104,6 +108,7 @@ def build_world(app: Flask, make_user: Callable[..., Any], make_event: Callable[
             "reply_id": reply.id,
             "pending": pending.id,
             "user_id": users["other"].id,
+            "session_id": other_device,
             "token": unsubscribe.make_token(_db.session.get(User, users["member"].id)),
             "filename": "site.css",
             "change": None,

@@ -67,6 +67,11 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "/account/confirm/resend": same(302, 302),
     "/account/reset": same(200, 200),
     "/account/reset/<token>": same(302, 302),
+    # The session is the other member's second device: only they may sign it out.
+    "/account/sessions/<int:session_id>/sign-out": row(
+        (405, 302), (405, 404), (405, 404), (405, 302), (405, 404), (405, 404)
+    ),
+    "/account/sessions/sign-out-others": same(405, 302),
     "/comments/<int:comment_id>/<any(approve, reject, spam):decision>": row(
         (405, 302), (405, 403), (405, 403), (405, 403), (405, 302), (405, 302)
     ),
@@ -76,6 +81,9 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "/writeups/<slug>/<any(publish, unpublish):change>": row(
         (405, 302), (405, 403), (405, 403), (405, 403), (405, 302), (405, 302)
     ),
+    # Guests' reply form under a comment; the world's only comment on the write-up is pending, so
+    # nobody may answer it (tests/writeups/test_guest_threads.py covers published ones).
+    "/writeups/<slug>/comments/<int:comment_id>/reply": same(404, 404),
     "/writeups/<slug>/edit": row(
         (302, 302), (403, 403), (403, 403), (403, 403), (200, 302), (200, 302)
     ),
@@ -184,6 +192,10 @@ RULE_PARAMS = {
             "/writeups/<slug>/edit",
             "/writeups/<slug>/<any(publish, unpublish):change>",
         )
+    },
+    "/writeups/<slug>/comments/<int:comment_id>/reply": {
+        "slug": "writeup_slug",
+        "comment_id": "guest_pending",
     },
 }
 

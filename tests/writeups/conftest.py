@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -114,3 +115,25 @@ def act_on_hide(in_app: Callable[..., Any]) -> Callable[[int, Any], None]:
         in_app(act)
 
     return run
+
+
+@pytest.fixture
+def writeup(make_writeup: Callable[..., Any]) -> dict[str, Any]:
+    """A published standalone write-up."""
+    return make_writeup()
+
+
+@pytest.fixture
+def token(app: Flask, in_app: Callable[..., Any], writeup: dict[str, Any]) -> Callable[..., str]:
+    """A fresh signed form timestamp for `writeup` (shown `age` seconds ago)."""
+    from eventmgr.writeups import service
+
+    def make(age: float = 60, writeup_id: int | None = None) -> str:
+        def act() -> str:
+            target = _db.session.get(WriteUp, writeup_id or writeup["id"])
+            with app.test_request_context():
+                return service.form_token(target, now=time.time() - age)
+
+        return in_app(act)
+
+    return make

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,56 +9,8 @@ from sqlalchemy import select
 
 from eventmgr.discussions.models import Comment, ModerationAction
 from eventmgr.extensions import db as _db
-from eventmgr.writeups import service
-from eventmgr.writeups.models import WriteUp
 from tests.discussions.helpers import comment_ids, field_error, flashes, soup, text
-
-GUEST = {
-    "name": "Gina Guest",
-    "email": "Gina@Example.org",
-    "body": "Thank you for the *report*.",
-    "website": "",
-}
-
-
-@pytest.fixture
-def writeup(make_writeup):
-    """A published standalone write-up."""
-    return make_writeup()
-
-
-@pytest.fixture
-def token(app, in_app, writeup):
-    """A fresh signed form timestamp for `writeup` (shown `age` seconds ago)."""
-
-    def make(age: float = 60, writeup_id: int | None = None) -> str:
-        def act() -> str:
-            target = _db.session.get(WriteUp, writeup_id or writeup["id"])
-            with app.test_request_context():
-                return service.form_token(target, now=time.time() - age)
-
-        return in_app(act)
-
-    return make
-
-
-def guest_post(client, writeup, token, *, ip="127.0.0.1", **changes):
-    """Post a guest reply from `ip` with a valid form timestamp unless overridden."""
-    return client.post(
-        writeup["url"],
-        data={**GUEST, "started": token(), **changes},
-        environ_base={"REMOTE_ADDR": ip},
-    )
-
-
-def comments(in_app):
-    """Every comment's status, guest email, address and body."""
-    return in_app(
-        lambda: [
-            (c.status, c.guest_email, c.author_ip, c.body)
-            for c in _db.session.scalars(select(Comment).order_by(Comment.id))
-        ]
-    )
+from tests.writeups.helpers import GUEST, comments, guest_post
 
 
 def test_members_reply_at_once_and_threaded(client, member, make_user, login_as, writeup, outbox):
