@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from eventmgr.accounts import service as accounts_service
 from eventmgr.accounts.models import Role, User
+from eventmgr.discussions import service as discussions_service
+from eventmgr.discussions.models import Comment, Thread
 from eventmgr.events.models import Event, EventStatus, Question, Speaker
 from eventmgr.extensions import db
+from eventmgr.mail.models import OutboxMessage
+from eventmgr.registrations.models import Registration, RegistrationStatus
 from eventmgr.web.markdown import render_markdown
 from eventmgr.web.times import to_utc
+from eventmgr.writeups import service as writeups_service
 
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")
 
@@ -110,6 +116,150 @@ FOLLOW_UP_QUESTIONS = [
 ]
 
 
+# The conversation after Connecting Knowledge Communities -----------------------------------------
+
+#: Attendees who are not demo logins (they get a random password nobody knows).
+CKC_ATTENDEES = [
+    ("priya.shah@example.org", "Priya Shah", "Knowledge and Information Network (KIN)"),
+    ("tom.hughes@example.org", "Tom Hughes", "Information and Records Management Society (IRMS)"),
+]
+
+#: Comments on the key questions: (question position, author email, hours after the meeting
+#: ended, body, replies as (author email, hours after, body)).
+CKC_COMMENTS = [
+    (1, "member@example.org", 14.6,
+     "I belong to three of these groups and each covers a different part of my job: ISKO UK for "
+     "classification, NetIKX for the people, IRMS for records. One professional body would be "
+     "simpler, but I am not sure it would serve me better.",
+     [("organiser@example.org", 17.2,
+       "That *network of networks* point came up at several tables. Would a shared calendar of "
+       "everyone's events be a useful first step?"),
+      ("priya.shah@example.org", 40.4,
+       "Yes please. KIN members often ask what else is on in London that month.")]),
+    (2, "tom.hughes@example.org", 38.9,
+     "What my organisation values most are the good practice guides: audit templates, retention "
+     "schedules and worked business cases. Nobody should have to start from a blank page.",
+     []),
+    (3, "priya.shah@example.org", 87.1,
+     "We promised to keep the debate alive. Could the groups agree not to schedule their evening "
+     "meetings on the same night, as a start?",
+     [("member@example.org", 112.75,
+       "And share speakers' slides in one place, for those of us outside London.")]),
+]  # fmt: skip
+
+CKC_WRITEUP_TITLE = "Connecting Knowledge Communities: what we heard"
+CKC_WRITEUP_SLUG = "connecting-knowledge-communities-what-we-heard"
+CKC_WRITEUP = """What do KM and IM professionals need from communities and networks? We work in very different \
+settings, some in large departments and some alone, and no single professional body covers \
+knowledge and wider information management. That was the starting point of our meeting on \
+23 September 2015.
+
+# Who spoke
+
+- **Henley Business School** and the **Knowledge and Information Network (KIN)**, from the \
+academic end of the spectrum: research, expertise and routes to career advancement.
+- **NetIKX** and **ISKO UK**, social networks for professional development and support.
+- The **Information and Records Management Society (IRMS)**, a network focused on one profession.
+
+# The three questions
+
+**What do we need personally?** No body caters only for knowledge managers, but between them \
+the groups offer face-to-face support, advice, expertise and career development; many of us \
+belong to several, a network of networks.
+
+**What are the needs of our organisations?** Case studies, good practice guides, audits and \
+"how to" documents, and help making the business case to a reluctant finance director.
+
+**Do these communities and networks deliver effectively?** We asked whether the groups could \
+work more closely together and offer better organised, more accessible value to the profession, \
+not least to new staff and to colleagues away from London.
+
+We promised to keep the debate alive: carry on in the discussions on each question, and join us \
+at the follow-up meeting. As usual, the evening ended with drinks and chat.
+"""
+#: A guest's reply on the write-up, approved by the organiser: (name, email, hours after, body).
+CKC_GUEST_REPLY = (
+    "Jo Reader", "jo.reader@example.org", 333.5,
+    "Thank you for the write-up. I could not come on the night and this is a useful summary; "
+    "I will look out for the follow-up meeting.",
+)  # fmt: skip
+
+
+def _register_attendees(event: Event, users: list[User]) -> None:
+    """Seats at a past meeting for `users`, all checked in (registration itself is closed)."""
+    for user in users:
+        event.last_queue_number += 1
+        db.session.add(
+            Registration(
+                event=event,
+                user=user,
+                status=RegistrationStatus.CONFIRMED,
+                queue_number=event.last_queue_number,
+                attended=True,
+                created_at=event.starts_at - timedelta(days=14),
+                registered_at=event.starts_at - timedelta(days=14),
+                changed_at=event.starts_at - timedelta(days=14),
+            )
+        )
+    db.session.flush()
+
+
+def _dated(comment: Comment, when: datetime) -> Comment:
+    """Move a demo comment, and its thread's latest activity, to `when`."""
+    comment.created_at = comment.activity_at = when
+    thread = db.session.get(Thread, comment.thread_id)
+    thread.last_activity_at = when
+    return comment
+
+
+def _load_conversation(event: Event, organiser: User) -> None:
+    """Attendees, comments on the key questions, and a published write-up with a guest reply.
+
+    This is history, not news: the reply emails the comments queue are dropped again.
+    """
+    last_message = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
+    people = {user.email: user for user in db.session.scalars(select(User))}
+    for email, name, organisation in CKC_ATTENDEES:
+        if email not in people:
+            people[email] = accounts_service.create_user(
+                email=email,
+                display_name=name,
+                organisation=organisation,
+                password=secrets.token_urlsafe(24),
+            )
+    attendees = ["member@example.org"] + [email for email, _, _ in CKC_ATTENDEES]
+    _register_attendees(event, [people[email] for email in attendees])
+    questions = {question.position: question for question in event.questions}
+    for position, email, hours, body, replies in CKC_COMMENTS:
+        topic = discussions_service.Topic(event=event, question=questions[position])
+        comment = discussions_service.add_comment(topic, people[email], body)
+        _dated(comment, event.ends_at + timedelta(hours=hours))
+        for reply_email, reply_hours, reply_body in replies:
+            reply = discussions_service.add_comment(
+                topic, people[reply_email], reply_body, parent=comment
+            )
+            _dated(reply, event.ends_at + timedelta(hours=reply_hours))
+            comment.activity_at = reply.created_at
+
+    writeup = writeups_service.create_writeup(
+        title=CKC_WRITEUP_TITLE, slug=CKC_WRITEUP_SLUG, body=CKC_WRITEUP, author=organiser,
+        event=event,
+    )  # fmt: skip
+    # Dated a week after the meeting; its attendees were told then, so nobody is emailed now.
+    writeup.published_at = writeup.notified_at = event.ends_at + timedelta(days=7)
+    writeups_service.publish_writeup(writeup)
+    name, email, hours, body = CKC_GUEST_REPLY
+    guest = discussions_service.add_guest_comment(
+        writeups_service.topic(writeup), name=name, email=email, body=body, ip=None,
+        now=event.ends_at + timedelta(hours=hours),
+    )  # fmt: skip
+    if guest.is_pending:
+        discussions_service.approve_comment(guest, organiser)
+    _dated(guest, event.ends_at + timedelta(hours=hours))
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.id > last_message))
+    db.session.flush()
+
+
 def _demo_user(spec: dict) -> User:
     """The demo account for `spec`, created if missing."""
     user = accounts_service.get_user_by_email(spec["email"])
@@ -166,7 +316,7 @@ def load_demo(today: date | None = None) -> list[str]:
 
     ckc_slug = "2015-09-23-connecting-knowledge-communities"
     if db.session.scalar(select(Event).where(Event.slug == ckc_slug)) is None:
-        _build_event(
+        ckc = _build_event(
             slug=ckc_slug,
             title="Connecting Knowledge Communities",
             summary="What do KM and IM professionals need from communities and networks? "
@@ -178,6 +328,8 @@ def load_demo(today: date | None = None) -> list[str]:
             questions=CKC_QUESTIONS,
             capacity=60,
         )
+        db.session.flush()
+        _load_conversation(ckc, organiser)
         created.append(ckc_slug)
 
     # The follow-up is always upcoming: it is found by title, and dated from the day it is loaded.

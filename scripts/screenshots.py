@@ -1,6 +1,6 @@
 """Screenshots of the main pages at phone and desktop sizes, for docs/screenshots/ (`make screenshots`).
 
-The app runs as the browser tests run it (tests/e2e/harness.py): `flask run` on a free loopback port,
+The app runs as the browser tests run it (tests/served.py): `flask run` on a free loopback port,
 here on a throwaway SQLite database holding the demo data from `flask demo load`. Organiser pages are
 taken logged in as the demo organiser. Needs only the Python packages from requirements-dev.txt and
 Debian's Chromium.
@@ -20,14 +20,8 @@ if str(PROJECT_ROOT) not in sys.path:
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 from eventmgr.demo import DEMO_ACCOUNTS  # noqa: E402
-from tests.e2e.harness import (  # noqa: E402
-    DESKTOP,
-    PHONE,
-    flask_command,
-    launch_chromium,
-    serve,
-    server_environment,
-)
+from tests.e2e.harness import DESKTOP, PHONE, launch_chromium  # noqa: E402
+from tests.served import flask_command, flask_run, server_environment  # noqa: E402
 
 MEETING = "/events/2015-09-23-connecting-knowledge-communities"
 #: (file name, path, tall?) for visitors who are not logged in. A tall shot runs on below the screen
@@ -118,10 +112,10 @@ def main() -> None:
         )
         flask_command(env, "db", "upgrade")
         flask_command(env, "demo", "load")
-        with serve(env, workspace / "server.log") as url, sync_playwright() as playwright:
+        with flask_run(env, workspace / "server.log") as served, sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             try:
-                written = capture(browser, url, arguments.output)
+                written = capture(browser, served.url, arguments.output)
             finally:
                 browser.close()
     for path in written:

@@ -10,33 +10,24 @@ the per-account limit does not depend on the address. Skipped when no Redis answ
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
 from tests.conftest import drop_postgres_database, fresh_database_url, is_postgres
-from tests.registrations.test_concurrency import free_port
+from tests.served import flask_command, gunicorn, request, server_environment
 
 redis = pytest.importorskip("redis")
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WORKERS = 3
-#: Generous: the workers import the app while the rest of the suite may be loading the machine.
-STARTUP_SECONDS = 120
 CSRF_FIELD = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -51,23 +42,9 @@ class Server:
     def request(self, method: str, path: str, *, client_ip: str, cookies: SimpleCookie,
                 form: dict[str, str] | None = None) -> tuple[int, str]:  # fmt: skip
         """One request from `client_ip` (as the trusted proxy reports it); returns status and body."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {
-            "X-Forwarded-For": client_ip,
-            "Cookie": "; ".join(f"{key}={morsel.value}" for key, morsel in cookies.items()),
-        }
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            for cookie in response.headers.get_all("Set-Cookie") or []:
-                cookies.load(cookie)
-            return response.status, response.read().decode()
-        finally:
-            connection.close()
+        status, _, body = request(self.port, method, path, cookies=cookies, form=form,
+                                  headers={"X-Forwarded-For": client_ip}, timeout=30)  # fmt: skip
+        return status, body
 
     def worker_pids_for(self, path: str) -> set[str]:
         """The worker processes that answered POSTs to `path`."""
@@ -76,24 +53,6 @@ class Server:
             for line in self.access_log.read_text().splitlines()
             if f"POST {path} " in line
         }
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    """Return once /healthz answers 200; raise with the last answer and the log if it never does."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    last_problem = ""
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError as error:
-            last_problem = repr(error)
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"gunicorn did not start ({last_problem}):\n{log_path.read_text()}")
-        # A process starting up gives nothing to wait on but the clock.
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -113,44 +72,24 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_client) -> Iterator[S
     tmp_path = tmp_path_factory.mktemp("ratelimits")
     database_url = fresh_database_url(tmp_path, "ratelimits")
     key_prefix = f"eventmgr-test-{uuid.uuid4().hex}"
-    env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "SECRET_KEY": "ratelimit-secret-key-not-for-production",
-        "DATABASE_URL": database_url,
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "8",
-        "ARGON2_PARALLELISM": "1",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_APP": "app",
-        "RATELIMIT_ENABLED": "1",
-        "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "RATELIMIT_KEY_PREFIX": key_prefix,
-        "PROXY_FIX_COUNT": "1",
-    }
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=PROJECT_ROOT, env=env,
-                   check=True, capture_output=True)  # fmt: skip
-    port = free_port()
-    log_path = tmp_path / "gunicorn.log"
+    env = server_environment(
+        database_url,
+        tmp_path / "instance",
+        RATELIMIT_ENABLED="1",
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=key_prefix,
+        PROXY_FIX_COUNT="1",
+    )
+    flask_command(env, "db", "upgrade")
     access_log = tmp_path / "access.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "app:app",
-             "--bind", f"127.0.0.1:{port}",
-             "--workers", str(WORKERS),
-             "--access-logfile", str(access_log),
-             "--access-logformat", "%(p)s %(s)s %(r)s"],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            wait_until_healthy(f"http://127.0.0.1:{port}", process, log_path)
-            yield Server(port=port, key_prefix=key_prefix, access_log=access_log)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-            keys = list(redis_client.scan_iter(match=f"*{key_prefix}*"))
-            if keys:
-                redis_client.delete(*keys)
+    options = ["--access-logfile", str(access_log), "--access-logformat", "%(p)s %(s)s %(r)s"]
+    try:
+        with gunicorn(env, tmp_path / "gunicorn.log", workers=WORKERS, options=options) as served:
+            yield Server(port=served.port, key_prefix=key_prefix, access_log=access_log)
+    finally:
+        keys = list(redis_client.scan_iter(match=f"*{key_prefix}*"))
+        if keys:
+            redis_client.delete(*keys)
     if is_postgres():
         drop_postgres_database(database_url)
 

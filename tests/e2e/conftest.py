@@ -20,17 +20,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from eventmgr import create_app
 from eventmgr.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, base_config, fresh_database_url
-from tests.e2e.harness import (
-    CHROMIUM,
-    DESKTOP,
-    PHONE,
-    PROJECT_ROOT,
-    flask_command,
-    free_port,
-    launch_chromium,
-    serve,
-    server_environment,
-)
+from tests.e2e.harness import CHROMIUM, DESKTOP, PHONE, launch_chromium
+from tests.served import PROJECT_ROOT, flask_command, flask_run, free_port, server_environment
 
 #: What browser tests import from here, besides the fixtures.
 __all__ = ["CHROMIUM", "DESKTOP", "PHONE", "free_port", "log_in", "run_axe", "unique"]
@@ -64,8 +55,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     database_url = fresh_database_url(tmp_path, "e2e")
     env = server_environment(database_url, tmp_path / "instance")
     flask_command(env, "db", "upgrade")
-    with serve(env, tmp_path / "server.log") as url:
-        yield LiveServer(url=url, database_url=database_url)
+    with flask_run(env, tmp_path / "server.log") as served:
+        yield LiveServer(url=served.url, database_url=database_url)
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,8 +26,8 @@ from eventmgr.accounts.models import User
 from eventmgr.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, drop_postgres_database, fresh_database_url, is_postgres
 from tests.security.conftest import row_counts
+from tests.served import flask_command, gunicorn, server_environment
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_PASSWORD = "hunter2-Sekrit-Passw0rd!"
 
 
@@ -147,12 +145,6 @@ needs_postgres = pytest.mark.skipif(
 CSRF_VALUE = re.compile(
     r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Proxy:
@@ -302,38 +294,21 @@ def served(tmp_path_factory) -> Iterator[tuple[App, Proxy]]:
     url = make_url(direct_url)
     proxy = Proxy(url.port or 5432)
     proxied_url = url.set(port=proxy.port).render_as_string(hide_password=False)
-    env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "SECRET_KEY": "faults-secret-key-not-for-production",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "8",
-        "ARGON2_PARALLELISM": "1",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_APP": "app",
-        "PYTHONUNBUFFERED": "1",
-        "DATABASE_CONNECT_TIMEOUT": "2",
-        "DATABASE_STATEMENT_TIMEOUT_MS": "5000",
-    }
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=PROJECT_ROOT,
-                   env={**env, "DATABASE_URL": direct_url}, check=True, capture_output=True)  # fmt: skip
-    port = free_port()
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4", "--timeout", "60"],
-            cwd=PROJECT_ROOT, env={**env, "DATABASE_URL": proxied_url}, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    app = App(f"http://127.0.0.1:{port}", proxied_url, log_path)
-    app.direct_url = direct_url
+    env = server_environment(
+        direct_url,
+        tmp_path / "instance",
+        DATABASE_CONNECT_TIMEOUT="2",
+        DATABASE_STATEMENT_TIMEOUT_MS="5000",
+    )
+    flask_command(env, "db", "upgrade")
     try:
-        wait_for(lambda: healthy(app), 30)
-        yield app, proxy
+        with gunicorn({**env, "DATABASE_URL": proxied_url}, tmp_path / "gunicorn.log",
+                      workers=2, threads=4) as server:  # fmt: skip
+            app = App(server.url, proxied_url, server.log_path)
+            app.direct_url = direct_url
+            wait_for(lambda: healthy(app), 30)
+            yield app, proxy
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         proxy.close()
         drop_postgres_database(direct_url)
 
