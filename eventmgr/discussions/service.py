@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -403,6 +404,15 @@ def _check_can_reply_to(parent: Comment) -> None:
         raise DiscussionError("You cannot reply to a comment a moderator has hidden.")
     if parent.is_pending:
         raise DiscussionError("You cannot reply to a comment that is awaiting moderation.")
+    if not parent.is_published:
+        raise DiscussionError("You can only reply to a published comment.")
+
+
+def _check_parent(thread: Thread | None, parent: Comment) -> None:
+    """Raise DiscussionError unless `parent` is a published comment of `thread`."""
+    if thread is None or parent.thread_id != thread.id:
+        raise DiscussionError("The comment you are replying to is not in this discussion.")
+    _check_can_reply_to(parent)
 
 
 def check_can_reply(topic: Topic, thread: Thread | None, parent: Comment, user: Any) -> None:
@@ -410,9 +420,7 @@ def check_can_reply(topic: Topic, thread: Thread | None, parent: Comment, user: 
     refusal = posting_refusal(topic, thread, user)
     if refusal:
         raise NotAllowed(refusal)
-    if thread is None or parent.thread_id != thread.id:
-        raise DiscussionError("The comment you are replying to is not in this discussion.")
-    _check_can_reply_to(parent)
+    _check_parent(thread, parent)
 
 
 def check_can_edit(comment: Comment, user: Any) -> None:
@@ -489,16 +497,32 @@ def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None
         created_at=now,
         activity_at=now,
     )
+    _store(comment, parent=parent, now=now)
+    return comment
+
+
+def _store(comment: Comment, *, parent: Comment | None, now: datetime) -> None:
+    """Add a new comment to its thread, as a reply to `parent` if given (its place in the
+    conversation: parent, root and depth); a published one is counted at once; flushes."""
     if parent is not None:
         comment.parent = parent
         comment.root_id = parent.root_id or parent.id
         comment.depth = parent.depth + 1
     db.session.add(comment)
+    if comment.is_published:
+        _shown(comment, now=now)
+    else:
+        db.session.flush()
+
+
+def _shown(comment: Comment, *, now: datetime) -> None:
+    """A comment has just become visible (posted or approved): count it, freshen its thread and,
+    for a reply, its conversation, and tell the parent's author; flushes."""
     # Counted in SQL so that simultaneous posts cannot overwrite each other's increment.
-    thread.comment_count = Thread.comment_count + 1
-    thread.last_activity_at = now
+    comment.thread.comment_count = Thread.comment_count + 1
+    comment.thread.last_activity_at = now
     db.session.flush()
-    if parent is not None:
+    if comment.parent_id is not None:
         # No session synchronisation: evaluating the WHERE against every loaded comment would
         # make each reply slower the more comments the session holds.
         db.session.execute(
@@ -506,7 +530,6 @@ def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None
             execution_options={"synchronize_session": False},
         )
         notifications.reply_posted(comment)
-    return comment
 
 
 # Guests (write-ups only) ------------------------------------------------------------------------
@@ -540,6 +563,27 @@ def checked_guest(name: str | None, email: str | None) -> tuple[str, str]:
 def count_links(text: str) -> int:
     """How many web addresses a comment's Markdown contains."""
     return len(_LINK.findall(text))
+
+
+def lock_guest_sender(*, ip: str | None, email: str) -> None:
+    """On PostgreSQL, hold advisory locks on this guest's email and address until the transaction
+    ends, so that two of their posts (on any write-ups) take turns at the flood check."""
+    # The flood check reads comments of every write-up, but _lock_writeup in the write-ups service
+    # serialises posts to one write-up only: without these locks two posts from one guest to two
+    # write-ups at once would both find nothing committed. SQLite needs nothing: its single write
+    # lock is database-wide, so the first write of the transaction already makes them take turns.
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    senders = [f"email:{email}"] + ([f"ip:{ip}"] if ip else [])
+    # Always in ascending key order, so two posts sharing both keys cannot deadlock.
+    for key in sorted({_advisory_key(sender) for sender in senders}):
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _advisory_key(sender: str) -> int:
+    """A signed 64-bit advisory-lock key for a guest sender, apart from other uses of such locks."""
+    digest = hashlib.blake2b(f"eventmgr.guest-flood:{sender}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def check_flood(*, ip: str | None, email: str, now: datetime) -> None:
@@ -581,10 +625,13 @@ def add_guest_comment(
     email: str,
     body: str,
     ip: str | None,
+    parent: Comment | None = None,
     now: datetime | None = None,
 ) -> Comment:
-    """A guest's top-level comment on a write-up: published if the email was approved before and
-    it has few links, else pending; flushes; raises DiscussionError (bad input, flood, closed)."""
+    """A guest's comment on a write-up, or reply to the published comment `parent` of its thread:
+    published if the email was approved before and it has few links, else pending; flushes;
+    raises NotAllowed (not a published write-up, locked) or DiscussionError (bad input or parent,
+    flood)."""
     if topic.writeup is None:
         raise NotAllowed(LOG_IN_MESSAGE)
     thread = find_thread(topic)
@@ -592,9 +639,12 @@ def add_guest_comment(
         raise NotAllowed(UNPUBLISHED_MESSAGE)
     if thread is not None and thread.locked:
         raise NotAllowed(LOCKED_MESSAGE)
+    if parent is not None:
+        _check_parent(thread, parent)
     name, email = checked_guest(name, email)
     text = checked_body(body)
     now = now or utcnow()
+    lock_guest_sender(ip=ip, email=email)
     check_flood(ip=ip, email=email, now=now)
     trusted = count_links(text) <= MAX_GUEST_LINKS and is_approved_guest(email)
     if thread is None:
@@ -610,11 +660,7 @@ def add_guest_comment(
         created_at=now,
         activity_at=now,
     )
-    db.session.add(comment)
-    if trusted:
-        thread.comment_count = Thread.comment_count + 1
-        thread.last_activity_at = now
-    db.session.flush()
+    _store(comment, parent=parent, now=now)
     return comment
 
 
@@ -637,19 +683,15 @@ def _check_pending(comment: Comment, moderator: Any) -> None:
 
 
 def approve_comment(comment: Comment, moderator: User, reason: str = "") -> ModerationAction:
-    """Publish a pending comment; flushes, logs and notifies the parent's author; raises if not pending."""
+    """Publish a pending comment as if posted now (its thread and conversation freshened); flushes,
+    logs and notifies the parent's author; raises if not pending."""
     _check_pending(comment, moderator)
     text = _checked_reason(reason)
-    now = utcnow()
     comment.status = CommentStatus.PUBLISHED
-    comment.thread.comment_count = Thread.comment_count + 1
-    comment.thread.last_activity_at = now
     action = _log(
         moderator, ModerationKind.APPROVE, thread=comment.thread, comment=comment, reason=text
     )
-    db.session.flush()
-    if comment.parent is not None:
-        notifications.reply_posted(comment)
+    _shown(comment, now=utcnow())
     return action
 
 

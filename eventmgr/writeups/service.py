@@ -17,7 +17,6 @@ from sqlalchemy.orm import joinedload
 
 from eventmgr.accounts.models import User
 from eventmgr.database import utcnow
-from eventmgr.discussions import notifications
 from eventmgr.discussions import service as discussions_service
 from eventmgr.discussions.models import Comment, CommentStatus, Thread
 from eventmgr.events import service as events_service
@@ -441,34 +440,16 @@ def add_guest_reply(
     if honeypot:
         raise WriteUpError(SPAM_MESSAGE)
     check_form_token(writeup, token, now=now)
-    # Before the flood check: otherwise two posts from one guest at the same moment both pass it.
+    # Before the flood check: otherwise two posts from one guest to this write-up at the same
+    # moment both pass it (posts to two write-ups take turns in add_guest_comment).
     _lock_writeup(writeup)
     if parent is not None and not _may_answer(writeup, parent):
         raise discussions_service.DiscussionError(
             "The comment you are replying to is not shown on this write-up."
         )
-    comment = discussions_service.add_guest_comment(
-        topic(writeup), name=name, email=email, body=body, ip=ip
+    return discussions_service.add_guest_comment(
+        topic(writeup), name=name, email=email, body=body, ip=ip, parent=parent
     )
-    if parent is not None:
-        _place_under(comment, parent)
-    return comment
-
-
-def _place_under(reply: Comment, parent: Comment) -> None:
-    """Make the guest's new comment a reply to `parent`; flushes; a published reply freshens its
-    conversation and tells the parent's author (for a pending one, approve_comment tells them)."""
-    # The discussions service stores guest comments at the top of the thread; the comment moves
-    # under its parent in the same transaction, so nobody ever sees it anywhere else.
-    reply.parent = parent
-    reply.root_id = parent.root_id or parent.id
-    reply.depth = parent.depth + 1
-    if reply.is_published:
-        root = parent if parent.root_id is None else db.session.get(Comment, parent.root_id)
-        root.activity_at = reply.created_at
-    db.session.flush()
-    if reply.is_published:
-        notifications.reply_posted(reply)
 
 
 def own_pending(writeup: WriteUp, comment_ids: Sequence[int]) -> list[Comment]:

@@ -107,6 +107,7 @@ def detail(slug: str) -> ResponseReturnValue:
     if page > max(thread_page.pages, 1):
         abort(404)
     open_for_replies = writeup.is_published and not (thread and thread.locked)
+    refusal = None
     if signed_in:
         refusal = discussions_service.posting_refusal(topic, thread, current_user)
         viewer: Viewer = viewer_for(may_post=refusal is None)
@@ -123,6 +124,7 @@ def detail(slug: str) -> ResponseReturnValue:
         guest_form=guest_form,
         signed_in=signed_in,
         open_for_replies=open_for_replies,
+        confirm_needed=refusal == discussions_service.CONFIRM_EMAIL_MESSAGE,
         own_pending=[] if signed_in else service.own_pending(writeup, session.get(PENDING_KEY, [])),
         can_author=service.can_author(current_user),
         action_form=EmptyForm(formdata=None),
@@ -212,6 +214,9 @@ def post_reply(
             )
     except discussions_service.NotAllowed as error:
         db.session.rollback()
+        if str(error) == discussions_service.CONFIRM_EMAIL_MESSAGE:
+            # Not an error page: the page offers the member the link that lifts this refusal.
+            return 403
         abort(403 if signed_in or writeup.is_published else 400, str(error))
     except (discussions_service.DiscussionError, service.WriteUpError) as error:
         db.session.rollback()

@@ -7,12 +7,17 @@ transaction open until the second has started to take the lock (on PostgreSQL, u
 shows the second waiting for it). Only then does the first commit. Without the lock the second
 would pass its flood check while the first is uncommitted, and both comments would be stored:
 `test_without_the_lock_both_posts_get_through` shows the race is real, so the lock is what wins it.
+
+Posts from one guest to two different write-ups do not meet at the write-up's lock. On PostgreSQL
+the guest's advisory locks (discussions' lock_guest_sender) make the second wait before its flood
+check; the tests at the end race them, and show that without those locks both get through.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -51,17 +56,22 @@ class Race:
         self.second_checked = threading.Event()
         self.second: threading.Thread | None = None
 
+    def target(self) -> tuple[int, str]:
+        """The write-up this thread's post goes to, and its form token."""
+        return self.writeup_id, self.token
+
     def post(self, sender: tuple[str, str]) -> Comment:
         """A guest comment from `sender` through the service, in this thread's session."""
         ip, email = sender
+        writeup_id, token = self.target()
         return service.add_guest_reply(
-            _db.session.get(WriteUp, self.writeup_id),
+            _db.session.get(WriteUp, writeup_id),
             name="Gina Guest",
             email=email,
             body=f"From {ip} as {email}.",
             ip=ip,
             honeypot="",
-            token=self.token,
+            token=token,
         )
 
     def run_first(self, sender: tuple[str, str]) -> str:
@@ -93,7 +103,8 @@ class Race:
 
     def wait_until_second_waits(self) -> None:
         """Return once PostgreSQL shows a session of this database waiting for a lock (the second
-        post, on the write-up's row), or once the second post's flood check is done (no lock)."""
+        post, on the write-up's row or on the guest's advisory lock), or once the second post's
+        flood check is done (no lock)."""
         engine = create_engine(self.app.config["SQLALCHEMY_DATABASE_URI"])
         query = text(
             "SELECT count(*) FROM pg_stat_activity"
@@ -143,18 +154,31 @@ class Race:
         return [results["first"], results["second"]]
 
 
-@pytest.fixture
-def race(app: Flask, writeup: dict[str, Any], token: Callable[..., str], in_app) -> Iterator[Race]:
-    """A published write-up whose thread exists (so neither post creates it), and the race."""
+class RaceAcrossWriteUps(Race):
+    """The same two posts, the second to another write-up: the write-up's lock does not order them."""
 
-    def start_thread() -> None:
-        discussions_service.get_or_create_thread(
-            service.topic(_db.session.get(WriteUp, writeup["id"]))
-        )
+    def __init__(self, app: Flask, targets: list[tuple[int, str]]) -> None:
+        super().__init__(app, *targets[0])
+        self.second_target = targets[1]
+
+    def target(self) -> tuple[int, str]:
+        """The first write-up for the first post, the other one for the second."""
+        return self.second_target if threading.current_thread() is self.second else super().target()
+
+
+@contextmanager
+def racing(app: Flask, race: Race, writeup_ids: list[int], in_app) -> Iterator[Race]:
+    """Start the write-ups' threads (so neither post creates one) and signal the second post's
+    arrival while the race runs."""
+
+    def start_threads() -> None:
+        for writeup_id in writeup_ids:
+            discussions_service.get_or_create_thread(
+                service.topic(_db.session.get(WriteUp, writeup_id))
+            )
         _db.session.commit()
 
-    in_app(start_thread)
-    race = Race(app, writeup["id"], token())
+    in_app(start_threads)
 
     def arrived(connection, cursor, statement, parameters, context, executemany) -> None:
         """The second post is about to send its lock statement."""
@@ -164,13 +188,44 @@ def race(app: Flask, writeup: dict[str, Any], token: Callable[..., str], in_app)
     with app.app_context():
         engine = _db.engine
     event.listen(engine, "before_cursor_execute", arrived)
-    yield race
-    event.remove(engine, "before_cursor_execute", arrived)
+    try:
+        yield race
+    finally:
+        event.remove(engine, "before_cursor_execute", arrived)
+
+
+@pytest.fixture
+def race(app: Flask, writeup: dict[str, Any], token: Callable[..., str], in_app) -> Iterator[Race]:
+    """A published write-up whose thread exists (so neither post creates it), and the race."""
+    with racing(app, Race(app, writeup["id"], token()), [writeup["id"]], in_app) as race:
+        yield race
+
+
+@pytest.fixture
+def race_across_writeups(
+    app: Flask, writeup: dict[str, Any], make_writeup, token: Callable[..., str], in_app
+) -> Iterator[Race]:
+    """Two published write-ups whose threads exist, and a race with one post to each."""
+    other = make_writeup(slug="another-report", title="Another report")["id"]
+    targets = [(writeup["id"], token()), (other, token(writeup_id=other))]
+    with racing(app, RaceAcrossWriteUps(app, targets), [writeup["id"], other], in_app) as race:
+        yield race
 
 
 @pytest.fixture
 def flood_checks_signal(monkeypatch: pytest.MonkeyPatch, race: Race) -> None:
     """The second post says it has arrived once its flood check is done, lock or no lock."""
+    signal_flood_checks(monkeypatch, race)
+
+
+@pytest.fixture
+def flood_checks_signal_across(monkeypatch: pytest.MonkeyPatch, race_across_writeups: Race) -> None:
+    """As flood_checks_signal, in the race across two write-ups."""
+    signal_flood_checks(monkeypatch, race_across_writeups)
+
+
+def signal_flood_checks(monkeypatch: pytest.MonkeyPatch, race: Race) -> None:
+    """Make the second post of `race` say it has arrived once its flood check is done."""
     check_flood = discussions_service.check_flood
 
     def checked(**arguments: Any) -> None:
@@ -209,8 +264,41 @@ def test_without_the_lock_both_posts_get_through(
     race, flood_checks_signal, in_app, monkeypatch, first, second
 ):
     """The race the lock prevents: with _lock_writeup doing nothing, the second post's flood check
-    runs while the first post's comment is uncommitted, so it sees nothing and both are stored."""
+    runs while the first post's comment is uncommitted, so it sees nothing and both are stored.
+    (On PostgreSQL the guest's advisory locks would also make it wait, so they go too.)"""
     monkeypatch.setattr(service, "_lock_writeup", lambda writeup: None)
+    monkeypatch.setattr(discussions_service, "lock_guest_sender", lambda **sender: None)
     assert race.run(first, second) == ["accepted", "accepted"]
     count = in_app(lambda: _db.session.scalar(select(func.count()).select_from(Comment)))
     assert count == 2
+
+
+needs_postgres = pytest.mark.skipif(
+    not is_postgres(),
+    reason="SQLite's write lock is database-wide, so posts to two write-ups already take turns",
+)
+
+
+@needs_postgres
+@pytest.mark.parametrize(("first", "second"), SENDERS.values(), ids=SENDERS.keys())
+def test_simultaneous_posts_from_one_guest_to_two_write_ups_let_exactly_one_through(
+    race_across_writeups, flood_checks_signal_across, in_app, first, second
+):
+    """The write-ups' locks do not meet; the guest's advisory locks make the second post wait."""
+    assert race_across_writeups.run(first, second) == [
+        "accepted",
+        discussions_service.FLOOD_MESSAGE,
+    ]
+    assert stored_senders(in_app) == [first]
+
+
+@needs_postgres
+@pytest.mark.parametrize(("first", "second"), SENDERS.values(), ids=SENDERS.keys())
+def test_without_the_guest_lock_both_posts_to_two_write_ups_get_through(
+    race_across_writeups, flood_checks_signal_across, in_app, monkeypatch, first, second
+):
+    """The race the advisory locks prevent: with lock_guest_sender doing nothing, the write-up
+    locks alone let the second post's flood check run while the first comment is uncommitted."""
+    monkeypatch.setattr(discussions_service, "lock_guest_sender", lambda **sender: None)
+    assert race_across_writeups.run(first, second) == ["accepted", "accepted"]
+    assert len(stored_senders(in_app)) == 2

@@ -213,3 +213,46 @@ def test_no_replies_to_an_unpublished_write_up(
     assert response.status_code == 403
     assert "not published" in response.get_data(as_text=True)
     assert counts()["comments"] == 0
+
+
+# Members who have not confirmed their email address ----------------------------------------------
+
+RESEND_URL = "/account/confirm/resend"
+
+
+def resend_form(response):
+    """The "send the confirmation link again" form on a page, or None."""
+    return soup(response).find("form", attrs={"action": RESEND_URL})
+
+
+def test_unconfirmed_members_are_offered_the_confirmation_link_instead_of_the_form(
+    client, make_user, login_as, writeup, counts
+):
+    login_as(make_user(email_confirmed=False))
+    response = client.get(writeup["url"])
+    assert response.status_code == 200
+    assert "Confirm your email address to join the discussion" in text(response)
+    assert soup(response).find("textarea") is None
+    form = resend_form(response)
+    assert form is not None
+    assert form.find("input", attrs={"name": "next"})["value"] == writeup["url"]
+
+    before = counts()
+    response = client.post(writeup["url"], data={"body": "Sneaking in."})
+    assert response.status_code == 403
+    assert resend_form(response) is not None
+    assert counts() == before
+
+
+@pytest.mark.parametrize("who", ["guest", "member", "organiser"])
+def test_everyone_else_sees_a_reply_form_and_no_resend_button(
+    client, member, organiser, login_as, writeup, who
+):
+    people = {"member": member, "organiser": organiser}
+    if who in people:
+        login_as(people[who])
+    response = client.get(writeup["url"])
+    assert response.status_code == 200
+    assert resend_form(response) is None
+    assert "Send the link again" not in text(response)
+    assert soup(response).find("textarea", attrs={"name": "body"}) is not None
