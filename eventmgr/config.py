@@ -86,8 +86,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # "Keep me logged in" never outlives the absolute session limit.
         "REMEMBER_COOKIE_DURATION": min(remember_seconds, absolute_hours * 3600),
         # Sessions: permanent cookies refreshed on every request, so they lapse after this much
-        # idleness (the signed cookie's timestamp is checked too); the absolute limit counts from
-        # the login time kept in the session (see accounts.sessions).
+        # idleness; the stored device session (accounts.models.UserSession) is the authority for
+        # both limits: its last_seen_at for idleness, its created_at for the absolute limit (see
+        # accounts.service).
         "SESSION_IDLE_MINUTES": idle_minutes,
         "SESSION_ABSOLUTE_HOURS": absolute_hours,
         "PERMANENT_SESSION_LIFETIME": idle_minutes * 60,
