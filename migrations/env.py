@@ -1,6 +1,7 @@
 """Alembic environment, run through Flask-Migrate (`flask db upgrade`, `flask db migrate`)."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -32,6 +33,34 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+@contextmanager
+def foreign_keys_off_on_sqlite(connection):
+    """On SQLite, run the block with foreign key enforcement off, then check the keys and turn it on.
+
+    SQLite changes most columns by rebuilding the table (Alembic's batch mode: copy, DROP, rename).
+    With enforcement on, which the app's connect hook turns on for every connection, dropping
+    `users` would first delete it row by row, running every ON DELETE CASCADE and SET NULL that
+    points at it, or fail on a reference without one. SQLite ignores the pragma inside a
+    transaction, so it is set before the migrations' transaction begins, as SQLite's documentation
+    for table rebuilds describes. The connection goes back to the pool afterwards, so enforcement
+    is turned on again whatever happens.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migrations left rows with broken foreign keys: {broken[:10]}")
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
 def run_migrations_online() -> None:
     """Run migrations over a connection from the app's engine."""
 
@@ -50,7 +79,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection, target_metadata=target_db.metadata, **configure_args
         )
-        with context.begin_transaction():
+        with foreign_keys_off_on_sqlite(connection), context.begin_transaction():
             context.run_migrations()
 
 

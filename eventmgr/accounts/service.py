@@ -288,6 +288,13 @@ def list_sessions(user: User) -> list[UserSession]:
     )
 
 
+def signed_in_sessions(user: User, *, now: datetime | None = None) -> list[UserSession]:
+    """The user's device sessions that still sign them in (expired ones, which wait for pruning,
+    left out), most recently active first; one query."""
+    now = now or utcnow()
+    return [row for row in list_sessions(user) if not session_expired(row, now=now)]
+
+
 def get_own_session(user: User, session_id: int) -> UserSession | None:
     """The device session `session_id` if it is one of `user`'s; None otherwise (whoever's it is)."""
     return db.session.scalar(

@@ -244,7 +244,7 @@ def _render_account(profile_form: ProfileForm, password_form: PasswordForm) -> s
         "accounts/account.html",
         profile_form=profile_form,
         password_form=password_form,
-        sessions=service.list_sessions(user),
+        sessions=service.signed_in_sessions(user),
         this_session=user.current_session,
     )
 

@@ -16,16 +16,23 @@ from flask import Flask
 
 REDACTED = "…redacted…"
 
+#: Where a DETAIL section ends: the next part of SQLAlchemy's message or of a traceback, or the end.
+#: The values themselves may span lines (a comment's body does), so a line break is not the end.
+_DETAIL_END = (
+    r"(?=\n\[SQL: |\nHINT: |\nCONTEXT: |\n\(Background on this error|\n\nThe above exception"
+    r"|\n\nDuring handling of the above exception|\Z)"
+)
 #: `Key (columns)=(values)`, keeping the columns and PostgreSQL's known endings (which name a table,
-#: not values); anything else after the `=(`, such as an exclusion conflict's key, goes too.
+#: not values); anything else up to the end of the section, such as an exclusion conflict's key,
+#: goes too.
 KEY_VALUES = re.compile(
-    r"(?P<head>\bKey \(.*?\)=\().*?"
+    r"(?P<head>\bKey \([^\n]*?\)=\().*?"
     r"(?P<tail>\) (?:already exists|is not present in table \"[^\"\n]*\""
-    r"|is still referenced from table \"[^\"\n]*\")\.)?$",
-    re.MULTILINE,
+    r"|is still referenced from table \"[^\"\n]*\")\.)?" + _DETAIL_END,
+    re.DOTALL,
 )
 #: `Failing row contains (values).` from not-null and check constraint violations.
-FAILING_ROW = re.compile(r"(?P<head>\bFailing row contains \().*$", re.MULTILINE)
+FAILING_ROW = re.compile(r"(?P<head>\bFailing row contains \().*?" + _DETAIL_END, re.DOTALL)
 
 
 def redact_database_details(text: str) -> str:

@@ -213,6 +213,21 @@ def test_the_account_page_lists_every_session_and_marks_this_device(app, make_us
     assert section.find("button", string="Sign out all other sessions") is not None
 
 
+def test_the_account_page_leaves_out_expired_sessions(app, make_user):
+    make_user(email="ann@example.org")
+    laptop, old_phone = device(app), device(app, SAFARI_IPHONE)
+    log_in_through_form(laptop)
+    log_in_through_form(old_phone)
+    # Unused for longer than the idle limit: it signs nobody in, though not yet pruned.
+    idle = app.config["SESSION_IDLE_MINUTES"] + service.LAST_SEEN_INTERVAL.total_seconds() / 60
+    shift_row(app, session_id_of(old_phone), seen_minutes_ago=idle + 1)
+    html = page(laptop.get("/account/"))
+    browsers = [item.h3.get_text(" ", strip=True) for item in html.select("#sessions li.session")]
+    assert "Safari on iOS" not in browsers
+    assert "Firefox on Linux This device" in browsers
+    assert session_id_of(old_phone) in {row.id for row in stored_sessions(app)}
+
+
 def test_with_one_session_there_is_nothing_else_to_sign_out(app, make_user):
     make_user(email="ann@example.org")
     client = device(app)

@@ -114,6 +114,15 @@ def test_the_unredacted_error_does_name_the_value(make_app, make_user):
             "DETAIL:  Failing row contains (7, ann@example.org, null).",
             f"DETAIL:  Failing row contains ({REDACTED}).",
         ),
+        (
+            # A value over several lines, such as a comment's Markdown body, is redacted whole.
+            "DETAIL:  Failing row contains (7, First line.\n\nSecond, ann@example.org\n> quoted).",
+            f"DETAIL:  Failing row contains ({REDACTED}).",
+        ),
+        (
+            "DETAIL:  Key (body)=(one\ntwo ann@example.org) already exists.",
+            f"DETAIL:  Key (body)=({REDACTED}) already exists.",
+        ),
         ("UNIQUE constraint failed: users.email", "UNIQUE constraint failed: users.email"),
     ],
 )
@@ -122,6 +131,23 @@ def test_details_are_redacted(detail, expected):
     assert redact_database_details(message) == (
         f'duplicate key value violates unique constraint "x"\n{expected}\n[SQL: INSERT ...]'
     )
+
+
+def test_each_detail_of_a_chained_traceback_is_redacted():
+    traceback = (
+        'psycopg.errors.CheckViolation: new row violates check constraint "x"\n'
+        "DETAIL:  Failing row contains (1, a\nb@example.org).\n\n"
+        "The above exception was the direct cause of the following exception:\n\n"
+        "sqlalchemy.exc.IntegrityError: (psycopg.errors.CheckViolation) new row violates\n"
+        "DETAIL:  Failing row contains (1, a\nb@example.org).\n"
+        "[SQL: INSERT INTO comments ...]\n"
+        "(Background on this error at: https://sqlalche.me/e/20/gkpj)"
+    )
+    redacted = redact_database_details(traceback)
+    assert "example.org" not in redacted
+    assert redacted.count(f"Failing row contains ({REDACTED}).") == 2
+    assert "The above exception was the direct cause" in redacted
+    assert "[SQL: INSERT INTO comments ...]" in redacted and "(Background on this error" in redacted
 
 
 def make_record(message: str, *args: object, error: BaseException | None = None):
