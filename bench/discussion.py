@@ -20,12 +20,12 @@ from typing import Any
 import flask_migrate
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, func, select
 
 from eventmgr import create_app
 from eventmgr.accounts import service as accounts_service
 from eventmgr.accounts.models import User
+from eventmgr.database import ensure_postgres_database
 from eventmgr.discussions.models import Comment, Thread
 from eventmgr.events.models import Event, Question, Speaker
 from eventmgr.extensions import db
@@ -46,19 +46,6 @@ BODY = (
     "[the KIN report](https://example.org/kin) and this list:\n\n- trust\n- tools\n- tea\n\n"
     "> What we cannot fund, we can still make room for. (comment {number})"
 )
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in `url` if it does not exist yet."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-        )
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def tree_shape(rng: random.Random) -> list[tuple[int | None, int]]:
@@ -224,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
 
     url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    ensure_database(url)
+    ensure_postgres_database(url)
     app = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         flask_migrate.upgrade()

@@ -23,6 +23,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine, make_url
 
 from eventmgr import create_app
+from eventmgr.database import ensure_postgres_database
 from eventmgr.extensions import db as _db
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -32,19 +33,6 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 def is_postgres() -> bool:
     """Whether this run uses PostgreSQL."""
     return TEST_DATABASE_URL.startswith("postgresql")
-
-
-def ensure_postgres_database(url: str) -> None:
-    """Create the PostgreSQL database named in `url` if it does not exist yet."""
-    target = make_url(url)
-    maintenance = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as connection:
-        exists = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-        )
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    maintenance.dispose()
 
 
 def reset_postgres_schema(url: str) -> None:
@@ -139,6 +127,17 @@ def client(app: Flask) -> FlaskClient:
 def csrf_client(make_app: Callable[..., Flask]) -> FlaskClient:
     """A test client for an app that enforces CSRF tokens, as production does."""
     return make_app(WTF_CSRF_ENABLED=True).test_client()
+
+
+@pytest.fixture
+def in_app(app: Flask) -> Callable[[Callable[[], Any]], Any]:
+    """Run a function in a fresh app context and return its result: in_app(lambda: ...)."""
+
+    def run(function: Callable[[], Any]) -> Any:
+        with app.app_context():
+            return function()
+
+    return run
 
 
 @pytest.fixture

@@ -314,7 +314,6 @@ def end_all_sessions(user: User, *, keep: UserSession | None = None) -> int:
     if keep is not None:
         statement = statement.where(UserSession.id != keep.id)
     result = db.session.execute(statement.execution_options(synchronize_session="fetch"))
-    db.session.flush()
     return result.rowcount
 
 
@@ -339,7 +338,6 @@ def prune_expired_sessions(*, user: User | None = None, now: datetime | None = N
     if user is not None:
         statement = statement.where(UserSession.user_id == user.id)
     result = db.session.execute(statement.execution_options(synchronize_session="fetch"))
-    db.session.flush()
     return result.rowcount
 
 
@@ -418,8 +416,6 @@ _DUMMY_HASHES: dict[str, str] = {}
 
 def _dummy_hash() -> str:
     """A hash with the current parameters, made once per parameter set."""
-    from flask import current_app
-
     key = "{ARGON2_TIME_COST}:{ARGON2_MEMORY_COST}:{ARGON2_PARALLELISM}".format(
         **current_app.config
     )
@@ -505,6 +501,11 @@ def user_for_password_reset(token: str, *, now: datetime | None = None) -> User 
     return user
 
 
+def password_reset_valid_minutes() -> int:
+    """How many minutes a reset link works (PASSWORD_RESET_MAX_AGE, at least 1), as members are told."""
+    return max(current_app.config["PASSWORD_RESET_MAX_AGE"] // 60, 1)
+
+
 def request_password_reset(email: str) -> None:
     """Email a reset link to the active account with this address, if there is one; flushes.
 
@@ -513,7 +514,6 @@ def request_password_reset(email: str) -> None:
     user = get_user_by_email(email)
     if user is None or not user.active:
         return
-    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     mail_service.queue_email(
         kind="password_reset",
         to=user.email,
@@ -522,7 +522,7 @@ def request_password_reset(email: str) -> None:
         context={
             "user": user,
             "reset_url": external_url("accounts.reset_password", token=password_reset_token(user)),
-            "valid_minutes": max(max_age // 60, 1),
+            "valid_minutes": password_reset_valid_minutes(),
         },
     )
 

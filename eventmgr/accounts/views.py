@@ -86,15 +86,14 @@ def _start_session(user: User, *, remember: bool) -> None:
 
 
 def _log_in(user: User, *, remember: bool) -> None:
-    """Record a new device session for `user` (commits), then keep it in this browser's session
-    (and a remember-me cookie if asked), logged in as of now."""
+    """Record a new device session for `user` (flushes; the caller commits), then keep it in this
+    browser's session (and a remember-me cookie if asked), logged in as of now."""
     service.start_session(
         user,
         user_agent=request.user_agent.string,
         ip_address=request.remote_addr or "",
         remember=remember,
     )
-    db.session.commit()
     # Flask-Login stores user.get_id(), the new session's identifier; the remember-me cookie is
     # made from the same value after the request.
     login_user(user, remember=remember)
@@ -187,8 +186,8 @@ def signup() -> ResponseReturnValue:
         except service.AccountError as error:
             _show_error(form, error)
         else:
-            db.session.commit()
             _start_session(user, remember=False)
+            db.session.commit()
             flash(
                 f"Welcome, {user.display_name}. Your account is ready. We have emailed you a link "
                 "to confirm your address; follow it to join the discussions.",
@@ -219,8 +218,9 @@ def login() -> ResponseReturnValue:
             g.login_failed = True
             form.password.errors.append(service.LOGIN_FAILED_MESSAGE)
         else:
-            db.session.commit()  # keeps a hash that authenticate() upgraded to the current cost
             _start_session(user, remember=form.remember.data)
+            # The device session, and a hash that authenticate() upgraded to the current cost.
+            db.session.commit()
             flash(f"Welcome back, {user.display_name}.", "success")
             return redirect(_next_url(form.next.data))
     return render_template("accounts/login.html", form=form)
@@ -290,12 +290,12 @@ def change_password() -> ResponseReturnValue:
         except service.AccountError as error:
             _show_error(password_form, error)
         else:
-            db.session.commit()
             # Every device session ended, this one too: start a new one (a new id and token, so
             # nothing from before the change stays valid), with a new remember-me cookie if this
-            # browser had one.
+            # browser had one. One commit for both, so the change never stands without it.
             cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
             _log_in(user, remember=cookie_name in request.cookies)
+            db.session.commit()
             flash("Your password has been changed. Other devices have been logged out.", "success")
             return redirect(url_for("accounts.account"))
     profile_form = ProfileForm(formdata=None, obj=user, prefix="profile")
@@ -313,9 +313,7 @@ def sign_out_session(session_id: int) -> ResponseReturnValue:
     if not SignOutSessionForm().validate_on_submit():
         abort(400)
     if user_session is user.current_session:
-        _end_this_session()
-        flash("You have logged out.", "info")
-        return redirect(url_for("events.home"))
+        return logout()
     browser = user_session.browser
     service.end_session(user_session)
     db.session.commit()
@@ -356,7 +354,7 @@ def request_password_reset() -> ResponseReturnValue:
     if form.validate_on_submit():
         service.request_password_reset(form.email.data)
         db.session.commit()
-        minutes = max(current_app.config["PASSWORD_RESET_MAX_AGE"] // 60, 1)
+        minutes = service.password_reset_valid_minutes()
         flash(RESET_REQUESTED_MESSAGE.format(minutes=minutes), "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form)

@@ -9,6 +9,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from eventmgr.discussions.service import BODY_MAX_LENGTH, REASON_MAX_LENGTH
+from eventmgr.web.forms import clean_line, clean_text
 
 BODY_HINT = (
     "Markdown works: *italic*, **bold**, [a link](https://example.org), "
@@ -16,25 +17,11 @@ BODY_HINT = (
 )
 
 
-def clean_text(value: Any) -> Any:
-    """Drop NUL characters and trailing blank space; keep leading indents (Markdown needs them)."""
-    return value.replace("\x00", "").rstrip() if isinstance(value, str) else value
-
-
-def clean_line(value: Any) -> Any:
-    """Trim a one-line input and drop NUL characters."""
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
-
-
 def parent_id(value: Any) -> int | None:
     """The hidden parent field as a comment id, or None when blank or not a number."""
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
-
-
-class EmptyForm(FlaskForm):
-    """No fields: gives POST-only buttons CSRF protection."""
 
 
 def comment_body_field() -> Any:

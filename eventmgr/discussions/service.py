@@ -26,7 +26,7 @@ from eventmgr.discussions.models import (
     Report,
     Thread,
 )
-from eventmgr.discussions.tree import CommentNode, build_forest
+from eventmgr.discussions.tree import CommentNode, build_forest, shown_ids
 from eventmgr.events import service as events_service
 from eventmgr.events.models import DiscussionPolicy, Event, EventStatus, Question
 from eventmgr.extensions import db
@@ -131,9 +131,10 @@ def can_moderate(user: Any) -> bool:
 
 
 def is_attendee(event: Event, user: User) -> bool:
-    """Whether `user` has a confirmed place at `event` or was checked in; one query."""
+    """Whether `user` has a confirmed place at `event` (checked in or not: only confirmed
+    registrations can be); one query."""
     registration = registrations_service.get_registration(event, user)
-    return registration is not None and (registration.is_confirmed or registration.attended)
+    return registration is not None and registration.is_confirmed
 
 
 def may_take_part(event: Event, user: User) -> bool:
@@ -341,17 +342,8 @@ def is_displayed(comment: Comment, viewer: Any) -> bool:
     below = db.session.scalars(
         select(Comment).where(Comment.root_id == root_id, Comment.depth > comment.depth)
     ).all()
-    # Walk up from every shown comment below; reaching `comment` means it keeps a placeholder.
-    parents = {other.id: other.parent_id for other in below}
-    for other in below:
-        if other.status not in statuses:
-            continue
-        ancestor = other.parent_id
-        while ancestor is not None and ancestor != comment.id:
-            ancestor = parents.get(ancestor)
-        if ancestor == comment.id:
-            return True
-    return False
+    # The thread page's rule: a comment with a shown reply anywhere beneath keeps a placeholder.
+    return comment.id in shown_ids(below, statuses)
 
 
 def page_of(comment: Comment, viewer: Any) -> int:

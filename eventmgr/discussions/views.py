@@ -13,9 +13,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from eventmgr.discussions import service
-from eventmgr.discussions.forms import CommentForm, EmptyForm, ModerationForm, ReportForm
+from eventmgr.discussions.forms import CommentForm, ModerationForm, ReportForm
 from eventmgr.discussions.models import Comment
 from eventmgr.extensions import db, login_manager
+from eventmgr.web.forms import EmptyForm
 
 bp = Blueprint("discussions", __name__)
 

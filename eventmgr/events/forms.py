@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from eventmgr.events.models import DiscussionPolicy, Event
 from eventmgr.events.service import EventDetails, is_safe_online_url
+from eventmgr.web.forms import clean_line, clean_text
 from eventmgr.web.times import (
     LocalTimeError,
     common_timezones,
@@ -40,16 +41,6 @@ DISCUSSION_POLICY_CHOICES = [
     SelectChoice(DiscussionPolicy.MEMBERS.value, "All signed-in members"),
     SelectChoice(DiscussionPolicy.CLOSED.value, "Nobody: discussions closed"),
 ]
-
-
-def clean_line(value: Any) -> Any:
-    """Trim a single-line input and drop NUL characters, which PostgreSQL cannot store."""
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
-
-
-def clean_text(value: Any) -> Any:
-    """Drop NUL characters and trailing blank space from multi-line input; keep leading indents."""
-    return value.replace("\x00", "").rstrip() if isinstance(value, str) else value
 
 
 @cache
@@ -74,10 +65,6 @@ class LocalDateTimeField(DateTimeLocalField):
             self.data = None
             return
         super().process_formdata(valuelist)
-
-
-class EmptyForm(FlaskForm):
-    """No fields: gives POST-only buttons (publish, cancel, move, remove) CSRF protection."""
 
 
 class EventForm(FlaskForm):

@@ -21,13 +21,14 @@ from werkzeug.wrappers import Response
 
 from eventmgr.events import service
 from eventmgr.events.forms import (
-    EmptyForm,
     EventForm,
     QuestionForm,
     SpeakerForm,
     event_form_data,
 )
 from eventmgr.extensions import db, login_manager
+from eventmgr.web.forms import EmptyForm
+from eventmgr.web.urls import external_url
 
 bp = Blueprint("events", __name__)
 
@@ -113,19 +114,20 @@ def detail(slug: str) -> str:
     """A meeting's programme page; drafts only for organisers."""
     event = service.get_visible_event_or_404(slug, current_user)
     return render_template(
-        "events/detail.html", event=event, can_manage=service.can_manage_events(current_user)
+        "events/detail.html",
+        event=event,
+        structured_data=event_structured_data(event),
+        can_manage=service.can_manage_events(current_user),
     )
 
 
-@bp.app_template_global()
 def event_structured_data(event: Any) -> dict[str, Any]:
-    """schema.org Event data for a meeting page's JSON-LD (templates/events/detail.html)."""
-    base_url = current_app.config["BASE_URL"]
+    """schema.org Event data for a meeting page's JSON-LD, description and canonical link."""
     return service.structured_data(
         event,
-        url=base_url + url_for("events.detail", slug=event.slug),
+        url=external_url("events.detail", slug=event.slug),
         organiser_name=current_app.config["SITE_NAME"],
-        organiser_url=base_url + url_for("events.home"),
+        organiser_url=external_url("events.home"),
     )
 
 

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from eventmgr.extensions import csrf, db
 from eventmgr.mail import unsubscribe as subscriptions
-from eventmgr.mail.forms import UnsubscribeForm
+from eventmgr.web.forms import EmptyForm
 
 bp = Blueprint("mail", __name__)
 
@@ -32,7 +32,7 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
     if request.method == "POST":
         one_click = request.form.get("List-Unsubscribe") == "One-Click"
-        if not one_click and not UnsubscribeForm().validate_on_submit():
+        if not one_click and not EmptyForm().validate_on_submit():
             abort(400)
         subscriptions.unsubscribe(user, subscription.kind)
         db.session.commit()
@@ -43,7 +43,7 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
     return render_template(
         "mail/pages/unsubscribe.html",
-        form=UnsubscribeForm(),
+        form=EmptyForm(),
         subscription=subscription,
         user=user,
         subscribed=subscriptions.is_subscribed(user, subscription.kind),

@@ -10,10 +10,6 @@ from wtforms.validators import AnyOf
 ATTENDANCE_VALUES = {"yes": True, "no": False}
 
 
-class ButtonForm(FlaskForm):
-    """No fields: gives POST-only buttons (register, unregister, remove) CSRF protection."""
-
-
 class AttendanceForm(FlaskForm):
     """Check a member in, or undo it: an explicit value, so a repeated click changes nothing."""
 

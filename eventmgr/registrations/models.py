@@ -22,6 +22,10 @@ class RegistrationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+#: Statuses that hold a seat or a place in the queue (and so hear about changes to the meeting).
+ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+
+
 class Registration(db.Model):
     """A member's registration for a meeting; kept (as cancelled) when they withdraw."""
 

@@ -21,10 +21,6 @@ from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
 from eventmgr.mail import unsubscribe
 
-#: Registration statuses whose members hear about changes to the meeting.
-AFFECTED_STATUSES = ("confirmed", "waitlisted")
-
-
 # Registration emails: transactional, they always go -------------------------------------------------
 
 
@@ -104,14 +100,14 @@ def _waitlist_position(registration: Any) -> int | None:
 
 def affected_users(event: Event) -> Sequence[User]:
     """Active members confirmed or waitlisted for `event` who want meeting updates; one query."""
-    from eventmgr.registrations.models import Registration
+    from eventmgr.registrations.models import ACTIVE_STATUSES, Registration
 
     statement = (
         select(Registration)
         .join(Registration.user)
         .where(
             Registration.event_id == event.id,
-            Registration.status.in_(AFFECTED_STATUSES),
+            Registration.status.in_(ACTIVE_STATUSES),
             User.notify_event_updates.is_(True),
             User.active.is_(True),
         )
@@ -121,9 +117,9 @@ def affected_users(event: Event) -> Sequence[User]:
     return [registration.user for registration in db.session.scalars(statement)]
 
 
-def _queue_update(event: Event, user: User, *, kind: str, subject: str, **context: Any) -> None:
-    """Queue a meeting notification to `user` with a one-click unsubscribe; flushes."""
-    entry = context["meeting"]
+def _queue_update(user: User, *, kind: str, subject: str, attachment: Any, **context: Any) -> None:
+    """Queue a meeting notification to `user` with a one-click unsubscribe and the meeting's .ics
+    (`attachment`, built once for all recipients); flushes."""
     mail_service.queue_email(
         kind=kind,
         to=user.email,
@@ -131,7 +127,7 @@ def _queue_update(event: Event, user: User, *, kind: str, subject: str, **contex
         template=kind.replace("-", "_"),
         context={"user": user, **context, "unsubscribe_url": unsubscribe.url_for_user(user)},
         headers=unsubscribe.headers_for(user),
-        attachments=[ics.calendar_attachment(entry)],
+        attachments=[attachment],
     )
 
 
@@ -145,10 +141,11 @@ def meeting_changed(event: Event, *, changes: Mapping[str, tuple[Any, Any]], **_
         return
     before = ics.CalendarEntry.from_event(event)
     after = before.with_changes(changes)
+    attachment = ics.calendar_attachment(after)
     for user in affected_users(event):
         _queue_update(
-            event,
             user,
+            attachment=attachment,
             kind="meeting-changed",
             subject=f"Changed: {after.title}, {after.date_text}",
             meeting=after,
@@ -159,10 +156,11 @@ def meeting_changed(event: Event, *, changes: Mapping[str, tuple[Any, Any]], **_
 def meeting_cancelled(event: Event, **_: Any) -> None:
     """Receiver of events.service.event_cancelled: tell members, with a cancelled .ics."""
     entry = ics.CalendarEntry.from_event(event)
+    attachment = ics.calendar_attachment(entry)
     for user in affected_users(event):
         _queue_update(
-            event,
             user,
+            attachment=attachment,
             kind="meeting-cancelled",
             subject=f"Cancelled: {entry.title}, {entry.date_text}",
             meeting=entry,

@@ -19,7 +19,7 @@ from typing import Any
 from flask import abort
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from eventmgr.accounts.models import User
 from eventmgr.database import utcnow
@@ -27,11 +27,9 @@ from eventmgr.events import service as events_service
 from eventmgr.events.models import Event, EventStatus
 from eventmgr.extensions import db
 from eventmgr.registrations import notifications
-from eventmgr.registrations.models import Registration, RegistrationStatus
+from eventmgr.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from eventmgr.web.times import format_datetime
 
-#: Statuses that hold a seat or a place in the queue.
-ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 #: How long a registration change keeps waiting for SQLite's database-wide write lock.
 SQLITE_LOCK_WAIT_SECONDS = 30
 #: The meeting columns registration rules read; reloaded once the meeting is locked.
@@ -107,7 +105,8 @@ def _reloaded(statement: Select[Any]) -> Select[Any]:
 
 
 def _waitlist_position_of(registration: Any) -> Any:
-    """SQL for the place of `registration` (the model or an alias) on its meeting's waiting list."""
+    """SQL for the place of `registration` on its meeting's waiting list: the model or an alias
+    (for a column of a listing), or one loaded registration (its values become parameters)."""
     ahead = aliased(Registration)
     return (
         select(func.count())
@@ -125,15 +124,7 @@ def waitlist_position(registration: Registration) -> int | None:
     waitlisted. One query."""
     if not registration.is_waitlisted:
         return None
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Registration)
-        .where(
-            Registration.event_id == registration.event_id,
-            Registration.status == RegistrationStatus.WAITLISTED,
-            Registration.queue_number <= registration.queue_number,
-        )
-    )
+    return db.session.scalar(select(_waitlist_position_of(registration)))
 
 
 def count_confirmed(event: Event) -> int:
@@ -231,6 +222,8 @@ def _fill_free_seats(event: Event, *, capacity: int | None, now: datetime) -> li
             Registration.status == RegistrationStatus.WAITLISTED,
         )
         .order_by(Registration.queue_number)
+        # Each promotion is emailed to its member: load them with the registrations, not one by one.
+        .options(selectinload(Registration.user))
     )
     if capacity is not None:
         free = capacity - count_confirmed(event)

@@ -9,13 +9,15 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from eventmgr.events import service as events_service
 from eventmgr.events.models import Event
 from eventmgr.extensions import db, login_manager
 from eventmgr.registrations import export, service
-from eventmgr.registrations.forms import AttendanceForm, ButtonForm
+from eventmgr.registrations.forms import AttendanceForm
+from eventmgr.web.forms import EmptyForm
 
 bp = Blueprint("registrations", __name__)
 
@@ -47,9 +49,9 @@ def organiser_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def require_post_form(form: ButtonForm | None = None) -> None:
+def require_post_form(form: FlaskForm | None = None) -> None:
     """Abort with 400 unless this POST carries a valid CSRF token (and valid fields)."""
-    if not (form or ButtonForm()).validate_on_submit():
+    if not (form or EmptyForm()).validate_on_submit():
         abort(400)
 
 

@@ -6,8 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from eventmgr.discussions.forms import clean_line, clean_text, comment_body_field
+from eventmgr.discussions.forms import comment_body_field
 from eventmgr.discussions.service import GUEST_EMAIL_MAX_LENGTH, GUEST_NAME_MAX_LENGTH
+from eventmgr.web.forms import clean_line, clean_text
 from eventmgr.writeups.service import BODY_MAX_LENGTH as WRITEUP_MAX_LENGTH
 from eventmgr.writeups.service import SLUG_MAX_LENGTH, TITLE_MAX_LENGTH
 

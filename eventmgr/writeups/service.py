@@ -262,13 +262,14 @@ def unpublish_writeup(writeup: WriteUp) -> None:
 
 
 def readers_to_notify(event: Event) -> Sequence[User]:
-    """Active attendees (confirmed or checked in) who want meeting emails; one query."""
+    """Active attendees (confirmed places; only they can be checked in) who want meeting emails;
+    one query."""
     return db.session.scalars(
         select(User)
         .join(Registration, Registration.user_id == User.id)
         .where(
             Registration.event_id == event.id,
-            (Registration.status == RegistrationStatus.CONFIRMED) | Registration.attended,
+            Registration.status == RegistrationStatus.CONFIRMED,
             User.active.is_(True),
             User.notify_event_updates.is_(True),
         )

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 
 from eventmgr.accounts.models import User
@@ -37,17 +36,6 @@ class Meeting:
     @property
     def follow_up_url(self) -> str:
         return f"/events/{self.slug}/discussion"
-
-
-@pytest.fixture
-def in_app(app: Flask) -> Callable[[Callable[[], Any]], Any]:
-    """Run a function in a fresh app context and return its result: in_app(lambda: ...)."""
-
-    def run(function: Callable[[], Any]) -> Any:
-        with app.app_context():
-            return function()
-
-    return run
 
 
 @pytest.fixture

@@ -45,3 +45,8 @@ def textarea(response: Any, name: str = "body") -> str | None:
 def flashes(response: Any) -> list[str]:
     """The flash messages on a page."""
     return [" ".join(flash.get_text(" ").split()) for flash in soup(response).select(".flash")]
+
+
+def listed_reports(response: Any) -> int:
+    """How many reports the moderation page lists, over all reported comments."""
+    return len(soup(response).select("ul.moderation-reports > li"))

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 
 from eventmgr.events.models import Event
@@ -23,17 +22,6 @@ def organiser(make_user: Callable[..., Any]) -> Any:
 def member(make_user: Callable[..., Any]) -> Any:
     """An ordinary member."""
     return make_user(role="member")
-
-
-@pytest.fixture
-def in_app(app: Flask) -> Callable[[Callable[[], Any]], Any]:
-    """Run a function in a fresh app context and return its result: in_app(lambda: ...)."""
-
-    def run(function: Callable[[], Any]) -> Any:
-        with app.app_context():
-            return function()
-
-    return run
 
 
 @pytest.fixture

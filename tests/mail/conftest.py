@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -18,15 +17,9 @@ from sqlalchemy import select
 from eventmgr.extensions import db as _db
 from eventmgr.mail.models import OutboxMessage
 from eventmgr.registrations.models import Registration
+from tests.served import free_port
 
 BASE_URL = "https://events.example.org"
-
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on (the OS picks it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

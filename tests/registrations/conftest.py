@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
 from eventmgr.events.models import Event
@@ -33,17 +32,6 @@ def member(make_user: Callable[..., Any]) -> Any:
 def make_members(make_user: Callable[..., Any]) -> Callable[[int], list[Any]]:
     """`make_members(3)`: that many new members, in order."""
     return lambda count: [make_user() for _ in range(count)]
-
-
-@pytest.fixture
-def in_app(app: Flask) -> Callable[[Callable[[], Any]], Any]:
-    """Run a function in a fresh app context and return its result: in_app(lambda: ...)."""
-
-    def run(function: Callable[[], Any]) -> Any:
-        with app.app_context():
-            return function()
-
-    return run
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from eventmgr.extensions import db as _db
 
@@ -33,12 +33,21 @@ class World:
     draft_params: dict[str, Any]
 
 
-def row_counts() -> dict[str, int]:
-    """Rows per table, read inside an app context."""
-    return {
-        table.name: _db.session.scalar(select(func.count()).select_from(table))
-        for table in _db.metadata.sorted_tables
-    }
+#: Columns a request may change without saving anything: none yet.
+UNWATCHED_COLUMNS: dict[str, set[str]] = {}
+
+
+def table_rows() -> dict[str, list[tuple]]:
+    """Each table's rows, sorted, read inside an app context: comparing two snapshots catches
+    inserts, deletes and updates alike."""
+    snapshot = {}
+    for table in _db.metadata.sorted_tables:
+        ignored = UNWATCHED_COLUMNS.get(table.name, set())
+        columns = [column for column in table.columns if column.name not in ignored]
+        rows = _db.session.execute(select(*columns))
+        snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    _db.session.rollback()
+    return snapshot
 
 
 def build_world(app: Flask, make_user: Callable[..., Any], make_event: Callable[..., Any]) -> World:
@@ -168,12 +177,12 @@ def make_world(app: Flask, make_user, make_event) -> Callable[[], World]:
 
 
 @pytest.fixture
-def counts(app: Flask) -> Callable[[], dict[str, int]]:
-    """counts() → rows per table, in a fresh app context."""
+def rows(app: Flask) -> Callable[[], dict[str, list[tuple]]]:
+    """rows() → each table's sorted rows (table_rows), in a fresh app context."""
 
-    def read() -> dict[str, int]:
+    def read() -> dict[str, list[tuple]]:
         with app.app_context():
-            return row_counts()
+            return table_rows()
 
     return read
 

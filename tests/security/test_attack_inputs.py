@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.events.helpers import meeting_form
-from tests.security.conftest import login_clients, row_counts
+from tests.security.conftest import login_clients, table_rows
 
 BLNS = json.loads((Path(__file__).parent / "data" / "blns.json").read_text())
 XSS = [
@@ -111,21 +111,24 @@ FORM_NAMES = ["signup", "login", "profile", "meeting", "meeting-edit", "speaker"
               "comment", "reply", "report", "writeup", "guest-reply"]  # fmt: skip
 
 
-def send(app, client, url: str, data: dict[str, str], where: str, before: dict[str, int]) -> dict:
-    """POST, check the answer; a refused form must have saved nothing (rows as `before`).
-    Returns the row counts now, the next call's `before`."""
+def send(
+    app, client, url: str, data: dict[str, str], where: str, before: dict[str, list[tuple]]
+) -> dict:
+    """POST, check the answer; a refused form must have changed nothing (rows as `before`).
+    Returns the rows now, the next call's `before`."""
     response = client.post(url, data=data)
     check_response(response, where)
     with app.app_context():
-        after = row_counts()
+        after = table_rows()
     if response.status_code != 302:
-        assert after == before, f"{where}: refused form saved rows"
+        assert after == before, f"{where}: refused form changed rows"
     return after
 
 
-def counts_now(app) -> dict[str, int]:
+def rows_now(app) -> dict[str, list[tuple]]:
+    """Each table's sorted rows, read in a fresh app context."""
     with app.app_context():
-        return row_counts()
+        return table_rows()
 
 
 @pytest.mark.parametrize("form", FORM_NAMES)
@@ -133,7 +136,7 @@ def test_xss_vectors_in_every_field(app, make_world, form):
     world = make_world()
     actor, url, valid, fields, pages = forms(world)[form]
     clients = login_clients(app, world)
-    before = counts_now(app)
+    before = rows_now(app)
     for number, field in enumerate(fields):
         # The 100 KB string through the first field only: parsing its echo is slow.
         for vector in XSS if number == 0 else XSS[:-1]:
@@ -153,7 +156,7 @@ def test_naughty_strings_as_comments(app, make_world):
     p = world.params
     thread = f"/events/{p['slug']}/questions/{p['question_id']}"
     client = login_clients(app, world)["attendee"]
-    before = counts_now(app)
+    before = rows_now(app)
     for string in BLNS:
         before = send(app, client, thread, {"body": string}, f"comment {string[:40]!r}", before)
     for page in range(1, 30):
@@ -166,7 +169,7 @@ def test_naughty_strings_as_comments(app, make_world):
 def test_naughty_strings_as_display_names(app, make_world):
     world = make_world()
     client = login_clients(app, world)["member"]
-    before = counts_now(app)
+    before = rows_now(app)
     for string in BLNS:
         before = send(app, client, "/account/", {"profile-display_name": string},
                       f"display name {string[:40]!r}", before)  # fmt: skip

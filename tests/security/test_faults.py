@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, select, text
 from eventmgr.accounts.models import User
 from eventmgr.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, drop_postgres_database, fresh_database_url, is_postgres
-from tests.security.conftest import row_counts
+from tests.security.conftest import table_rows
 from tests.served import flask_command, gunicorn, server_environment
 
 SECRET_PASSWORD = "hunter2-Sekrit-Passw0rd!"
@@ -44,7 +44,7 @@ def test_an_exception_after_a_write_rolls_the_whole_request_back(make_app, caplo
         raise RuntimeError("boom after the first write")
 
     with app.app_context():
-        before = row_counts()
+        before = table_rows()
     with caplog.at_level(logging.ERROR):
         response = app.test_client().post(
             "/_test/write-then-fail", data={"password": SECRET_PASSWORD, "token": "tok-123-secret"}
@@ -56,7 +56,7 @@ def test_an_exception_after_a_write_rolls_the_whole_request_back(make_app, caplo
     assert any(error_id in record.getMessage() for record in caplog.records)
     assert SECRET_PASSWORD not in caplog.text and "tok-123-secret" not in caplog.text
     with app.app_context():
-        assert row_counts() == before
+        assert table_rows() == before
 
 
 def test_sql_parameters_never_reach_the_log(make_app, make_user, caplog):
@@ -242,18 +242,28 @@ class App:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(), error.headers.get("Set-Cookie", "")
 
-    def sign_up(self, email: str) -> int:
-        """Sign a new member up through the real form; returns the POST's status."""
+    def signup_form(self) -> tuple[int, str, str]:
+        """GET the signup form: (status, its CSRF token, the session cookie that token needs)."""
         status, page, set_cookie = self.request("GET", "/account/signup")
         if status != 200:
-            return status
+            return status, "", ""
         match = CSRF_VALUE.search(page)
-        token = match.group(1) or match.group(2)
-        cookie = set_cookie.split(";")[0]
+        return status, match.group(1) or match.group(2), set_cookie.split(";")[0]
+
+    def post_signup(self, token: str, cookie: str, email: str) -> int:
+        """POST the signup form for `email` with a token from signup_form(); returns the status."""
         status, _, _ = self.request("POST", "/account/signup", {
             "email": email, "display_name": email.split("@")[0], "password": DEFAULT_PASSWORD,
             "confirm_password": DEFAULT_PASSWORD, "csrf_token": token}, cookie=cookie)  # fmt: skip
         return status
+
+    def sign_up(self, email: str) -> int:
+        """Sign a new member up through the real form; returns the POST's status (or the GET's,
+        if the form could not be fetched)."""
+        status, token, cookie = self.signup_form()
+        if status != 200:
+            return status
+        return self.post_signup(token, cookie, email)
 
     def emails(self) -> set[str]:
         engine = create_engine(self.direct_url)
@@ -388,12 +398,16 @@ def test_killed_backends_give_clean_503s_and_no_half_saved_signups(served):
 @pytest.mark.parametrize("mode", ["reset", "stall"])
 def test_a_stalled_or_resetting_database_gives_503s_then_recovers(served, mode):
     app, proxy = served
+    # The form is fetched while the database works, so the POST during the cut really tries to
+    # write (a GET answered 503 would never reach the write).
+    status, token, cookie = app.signup_form()
+    assert status == 200
     proxy.cut(mode)
     started = time.monotonic()
     status, page, _ = app.request("GET", "/events/")
     assert status == 503 and "temporarily unavailable" in page
     assert time.monotonic() - started < 10  # connect_timeout, not a hung worker
-    assert app.sign_up(f"during-{mode}@example.org") == 503
+    assert app.post_signup(token, cookie, f"during-{mode}@example.org") == 503
     proxy.cut("pass")
     assert wait_for(lambda: healthy(app), 10) < 10
     assert f"during-{mode}@example.org" not in app.emails()

@@ -20,7 +20,6 @@ from eventmgr.mail.models import OutboxMessage
 from eventmgr.writeups.models import WriteUp
 from tests.discussions.conftest import (  # noqa: F401  (fixtures shared with the discussions tests)
     attendee,
-    in_app,
     make_meeting,
     meeting,
     member,
