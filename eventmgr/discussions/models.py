@@ -59,17 +59,19 @@ class Thread(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # RESTRICT on the three owners: deleting a question, meeting or write-up must never take
+    # members' comments with it; the database refuses while the thread exists (issue 11).
     #: Set for a key question's thread; unique, so a question has one thread.
     question_id: Mapped[int | None] = mapped_column(
-        ForeignKey("questions.id", ondelete="CASCADE"), unique=True
+        ForeignKey("questions.id", ondelete="RESTRICT"), unique=True
     )
     #: Set for a meeting's general follow-up thread; unique, so a meeting has one.
     event_id: Mapped[int | None] = mapped_column(
-        ForeignKey("events.id", ondelete="CASCADE"), unique=True
+        ForeignKey("events.id", ondelete="RESTRICT"), unique=True
     )
     #: Set for a write-up's replies; unique, so a write-up has one thread.
     writeup_id: Mapped[int | None] = mapped_column(
-        ForeignKey("writeups.id", ondelete="CASCADE"), unique=True
+        ForeignKey("writeups.id", ondelete="RESTRICT"), unique=True
     )
     #: A locked thread is read-only for everyone until a moderator unlocks it.
     locked: Mapped[bool] = mapped_column(default=False)
@@ -130,14 +132,16 @@ class Comment(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    # Nothing deletes comments along with what they belong to: RESTRICT on the thread, and the
+    # default NO ACTION on the parent and root (SQLite checks RESTRICT row by row even inside one
+    # statement, so one DELETE of a whole tree could fail on row order; NO ACTION waits for the
+    # statement's end and refuses just the same). Authors delete by status, never by row.
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="RESTRICT"))
     #: The comment this one replies to; None for a top-level comment.
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("comments.id", ondelete="CASCADE"), index=True
-    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
     #: The top-level comment this one sits under (None for top-level comments themselves): one
     #: query loads a page's whole conversation, however deep it nests.
-    root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
     #: 0 for a top-level comment, parent's depth + 1 for a reply.
     depth: Mapped[int] = mapped_column(default=0)
     #: A member's comment; None for a guest's (write-ups), who gives a name and email instead.
@@ -201,8 +205,11 @@ class Report(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="RESTRICT"))
+    #: RESTRICT: a member's report is their words too; removing an account must not drop them.
+    reporter_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When a moderator hid, restored or dismissed the comment; None while the report is open.

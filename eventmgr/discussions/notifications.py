@@ -39,7 +39,8 @@ def reply_posted(reply: Comment) -> None:
         topic_title = thread.writeup.title
     else:
         topic_title = thread.question.title if thread.question else "Follow-up discussion"
-    meeting_title = meeting.title if meeting is not None else topic_title
+    # A draft meeting's title is not public yet (a write-up may outlive its meeting's publication).
+    meeting_title = meeting.title if meeting is not None and not meeting.is_draft else topic_title
     mail_service.queue_email(
         kind=REPLY_KIND,
         to=recipient.email,

@@ -52,6 +52,10 @@ CLOSED_MESSAGE = "This discussion is closed."
 LOCKED_MESSAGE = "This discussion has been locked by a moderator."
 UNPUBLISHED_MESSAGE = "This write-up is not published, so it cannot take replies."
 CONFIRM_EMAIL_MESSAGE = "Confirm your email address to join the discussion."
+RETIRED_MESSAGE = "This question was retired; the discussion is read-only."
+#: One answer for a reply to any comment that may not be answered here (missing, in another
+#: discussion, awaiting moderation, hidden, deleted, spam), so a comment id reveals nothing.
+PARENT_UNAVAILABLE_MESSAGE = "The comment you are replying to is not available for replies."
 
 
 class DiscussionError(ValueError):
@@ -159,6 +163,8 @@ def posting_refusal(topic: Topic, thread: Thread | None, user: Any) -> str | Non
         return None if user.email_confirmed else CONFIRM_EMAIL_MESSAGE
     if topic.event.discussion_policy == DiscussionPolicy.CLOSED:
         return CLOSED_MESSAGE
+    if topic.question is not None and topic.question.is_retired:
+        return RETIRED_MESSAGE
     if thread is not None and thread.locked:
         return LOCKED_MESSAGE
     if not is_signed_in(user):
@@ -388,23 +394,11 @@ def _checked_reason(reason: str | None, *, required: str | None = None) -> str:
     return cleaned
 
 
-def _check_can_reply_to(parent: Comment) -> None:
-    """Raise DiscussionError unless `parent` is a comment people may answer."""
-    if parent.is_deleted:
-        raise DiscussionError("You cannot reply to a deleted comment.")
-    if parent.is_hidden:
-        raise DiscussionError("You cannot reply to a comment a moderator has hidden.")
-    if parent.is_pending:
-        raise DiscussionError("You cannot reply to a comment that is awaiting moderation.")
-    if not parent.is_published:
-        raise DiscussionError("You can only reply to a published comment.")
-
-
 def _check_parent(thread: Thread | None, parent: Comment) -> None:
-    """Raise DiscussionError unless `parent` is a published comment of `thread`."""
-    if thread is None or parent.thread_id != thread.id:
-        raise DiscussionError("The comment you are replying to is not in this discussion.")
-    _check_can_reply_to(parent)
+    """Raise DiscussionError (PARENT_UNAVAILABLE_MESSAGE, whatever the reason) unless `parent` is
+    a published comment of `thread`."""
+    if thread is None or parent.thread_id != thread.id or not parent.is_published:
+        raise DiscussionError(PARENT_UNAVAILABLE_MESSAGE)
 
 
 def check_can_reply(topic: Topic, thread: Thread | None, parent: Comment, user: Any) -> None:
@@ -416,7 +410,8 @@ def check_can_reply(topic: Topic, thread: Thread | None, parent: Comment, user: 
 
 
 def check_can_edit(comment: Comment, user: Any) -> None:
-    """Raise NotAllowed unless `user` wrote it in an open discussion; DiscussionError if not shown."""
+    """Raise NotAllowed unless `user` wrote it and may still post in its thread (the posting
+    rules: closed, locked, retired, unpublished, attendees only); DiscussionError if not shown."""
     # Nobody else edits a member's words: organisers hide comments, they never edit them.
     if not is_author(comment, user):
         raise NotAllowed("Only the author of a comment can edit it.")
@@ -424,14 +419,11 @@ def check_can_edit(comment: Comment, user: Any) -> None:
         raise DiscussionError("This comment has been deleted.")
     if comment.is_hidden:
         raise DiscussionError("A moderator has hidden this comment, so it cannot be edited.")
-    meeting = comment.thread.meeting
-    if comment.thread.writeup is not None:
-        if not comment.thread.writeup.is_published:
-            raise NotAllowed(UNPUBLISHED_MESSAGE)
-    elif meeting is not None and meeting.discussion_policy == DiscussionPolicy.CLOSED:
-        raise NotAllowed(CLOSED_MESSAGE)
-    if comment.thread.locked:
-        raise NotAllowed(LOCKED_MESSAGE)
+    # Editing is writing: whoever lost the right to post (unregistered from an attendees-only
+    # meeting, say) cannot turn their comment into something else. Deleting stays allowed.
+    refusal = posting_refusal(topic_of(comment.thread), comment.thread, user)
+    if refusal:
+        raise NotAllowed(refusal)
 
 
 def check_can_delete(comment: Comment, user: Any) -> None:
@@ -886,8 +878,9 @@ def moderation_log(*, page: int = 1, per_page: int = ACTIONS_PER_PAGE) -> Pagina
 
 
 def discussion_overview(event: Event) -> list[ThreadSummary]:
-    """Each key question's thread, then the follow-up thread, with counts and activity; one query."""
-    question_ids = [question.id for question in event.questions]
+    """Each current key question's thread, then the follow-up thread, with counts and activity
+    (retired questions left out); one query."""
+    question_ids = [question.id for question in event.current_questions]
     threads = db.session.scalars(
         select(Thread).where(or_(Thread.event_id == event.id, Thread.question_id.in_(question_ids)))
     ).all()
@@ -907,7 +900,7 @@ def discussion_overview(event: Event) -> list[ThreadSummary]:
             locked=bool(thread and thread.locked),
         )
 
-    rows = [summary(q.title, q.id, by_question.get(q.id)) for q in event.questions]
+    rows = [summary(q.title, q.id, by_question.get(q.id)) for q in event.current_questions]
     rows.append(summary(FOLLOW_UP_TITLE, None, follow_up))
     return rows
 
@@ -932,6 +925,8 @@ def recent_discussions(*, limit: int = 5) -> list[ThreadSummary]:
             Thread.comment_count > 0,
             Thread.last_activity_at.is_not(None),
             Event.status.in_((EventStatus.PUBLISHED, EventStatus.CANCELLED)),
+            # Retired questions are off every list; their discussions stay at their addresses.
+            Question.retired_at.is_(None),
         )
         .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
         .limit(limit)
@@ -955,3 +950,41 @@ def quoted(comment: Comment) -> str:
     """The comment's Markdown as a `>` quote, followed by a blank line to write under."""
     lines = comment.body.splitlines() or [""]
     return "\n".join(f"> {line}".rstrip() for line in lines) + "\n\n"
+
+
+# Key questions being deleted ---------------------------------------------------------------------
+
+
+def discussed_question_ids(event: Event) -> set[int]:
+    """Ids of the meeting's key questions with at least one comment of any status; one query."""
+    question_ids = [question.id for question in event.questions]
+    if not question_ids:
+        return set()
+    statement = (
+        select(Thread.question_id)
+        .where(
+            Thread.question_id.in_(question_ids),
+            exists().where(Comment.thread_id == Thread.id),
+        )
+        .distinct()
+    )
+    return set(db.session.scalars(statement))
+
+
+def refuse_discussed_question_removal(question: Question, **_: Any) -> None:
+    """Receiver of events.service.question_removing: refuse (EventError) when anyone commented on
+    the question, whatever the comments' status; an empty thread (say, locked before anyone wrote)
+    is deleted first, so the question can go. Flushes."""
+    thread = db.session.scalar(select(Thread).where(Thread.question_id == question.id))
+    if thread is None:
+        return
+    if db.session.scalar(select(exists().where(Comment.thread_id == thread.id))):
+        raise events_service.EventError(events_service.DISCUSSED_MESSAGE)
+    # Its lock and unlock log entries stay, pointing at no thread (ON DELETE SET NULL).
+    db.session.delete(thread)
+    db.session.flush()
+
+
+def connect_signals() -> None:
+    """Connect this domain's receivers to the events domain's signals (blinker ignores repeats)."""
+    events_service.question_removing.connect(refuse_discussed_question_removal, weak=False)

@@ -134,7 +134,14 @@ def register_template_globals(state: Any) -> None:
         discussion_overview=service.discussion_overview,
         recent_discussions=service.recent_discussions,
         discussion_url=discussion_url,
+        discussed_question_ids=service.discussed_question_ids,
     )
+
+
+@bp.record_once
+def connect_signals(state: Any) -> None:
+    """Deleting a key question members discussed is refused through the events signals."""
+    service.connect_signals()
 
 
 # Threads -----------------------------------------------------------------------------------------
@@ -168,7 +175,8 @@ def show_thread(topic: service.Topic) -> ResponseReturnValue:
                 parent_id = form.parent_comment_id()
                 parent = service.get_comment(parent_id) if parent_id is not None else None
                 if parent is None:
-                    abort(400, "The comment you are replying to does not exist.")
+                    # The same words as for a comment elsewhere or unseen: ids reveal nothing.
+                    abort(400, service.PARENT_UNAVAILABLE_MESSAGE)
             try:
                 comment = service.add_comment(
                     topic, current_user._get_current_object(), form.body.data, parent=parent
@@ -196,6 +204,7 @@ def show_thread(topic: service.Topic) -> ResponseReturnValue:
         refusal=refusal,
         login_needed=refusal == service.LOG_IN_MESSAGE,
         confirm_needed=refusal == service.CONFIRM_EMAIL_MESSAGE,
+        retired_message=service.RETIRED_MESSAGE,
         viewer=viewer_for(may_post=refusal is None),
         lock_form=ModerationForm(formdata=None),
     ), form_status(form)

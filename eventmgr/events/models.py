@@ -98,6 +98,16 @@ class Event(db.Model):
         return f"<Event {self.slug!r} {self.status}>"
 
     @property
+    def current_questions(self) -> list[Question]:
+        """The key questions on the programme, in order (retired ones left out)."""
+        return [question for question in self.questions if not question.is_retired]
+
+    @property
+    def retired_questions(self) -> list[Question]:
+        """Questions an organiser retired, whose discussions stay readable."""
+        return [question for question in self.questions if question.is_retired]
+
+    @property
     def zone(self) -> ZoneInfo:
         """The meeting's time zone."""
         return ZoneInfo(self.timezone)
@@ -151,8 +161,16 @@ class Question(db.Model):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: When an organiser retired it: off the programme and lists, its discussion kept read-only
+    #: at its address. None while the question is current.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship(back_populates="questions")
+
+    @property
+    def is_retired(self) -> bool:
+        """Hidden from the programme; its discussion is read-only."""
+        return self.retired_at is not None
 
     def __repr__(self) -> str:
         return f"<Question {self.id} {self.title!r}>"

@@ -256,6 +256,9 @@ _signals = Namespace()
 event_updated = _signals.signal("event-updated")
 #: Sent as event_cancelled.send(event) when a published meeting is cancelled.
 event_cancelled = _signals.signal("event-cancelled")
+#: Sent as question_removing.send(question) before a key question is deleted; a receiver raises
+#: EventError to refuse (the discussions domain does when members have commented on it).
+question_removing = _signals.signal("question-removing")
 
 
 def update_event(event: Event, details: EventDetails) -> Event:
@@ -364,12 +367,12 @@ def remove_speaker(speaker: Speaker) -> None:
 
 
 def add_question(event: Event, *, title: str, body: str = "") -> Question:
-    """Add a key question after the others; flushes; raises EventError without a title."""
+    """Add a key question after the current ones; flushes; raises EventError without a title."""
     if not title.strip():
         raise EventError("A key question needs a title.")
     question = Question(title=title, body=body)
     event.questions.append(question)
-    _renumber(event.questions)
+    _renumber_questions(event)
     db.session.flush()
     return question
 
@@ -383,17 +386,64 @@ def update_question(question: Question, *, title: str, body: str = "") -> Questi
     return question
 
 
+def _renumber_questions(event: Event, current: Sequence[Question] | None = None) -> None:
+    """Number the current questions 1..n (in the order of `current` if given), the retired ones
+    after them, and keep `event.questions` in that order."""
+    current = event.current_questions if current is None else current
+    _renumber([*current, *event.retired_questions])
+    # Not an instrumented change (no question joins or leaves): only the loaded order follows.
+    event.questions.sort(key=lambda question: question.position)
+
+
 def move_question(question: Question, *, offset: int) -> None:
-    """Move a key question earlier (negative) or later (positive); flushes."""
-    _move(question.event.questions, question, offset)
+    """Move a current key question earlier (negative) or later (positive) among the current ones;
+    flushes; raises EventError for a retired one."""
+    if question.is_retired:
+        raise EventError("Bring the question back before moving it.")
+    current = question.event.current_questions
+    _move(current, question, offset)
+    _renumber_questions(question.event, current)
     db.session.flush()
 
 
+#: Why a question cannot be deleted, shown to organisers beside the Retire button.
+DISCUSSED_MESSAGE = (
+    "Members have discussed this question, so it cannot be deleted: their comments would go with "
+    "it. Retire it instead: it leaves the programme and its discussion stays readable."
+)
+
+
 def remove_question(question: Question) -> None:
-    """Delete a key question and close the gap in the order; flushes."""
+    """Delete a key question nobody has discussed and close the gap in the order; flushes; raises
+    EventError (DISCUSSED_MESSAGE) if a receiver of `question_removing` finds comments on it."""
+    # The discussions domain refuses (or clears away an empty thread) through this signal; the
+    # database refuses too (threads.question_id is ON DELETE RESTRICT), whatever calls this.
+    question_removing.send(question)
     event = question.event
     event.questions.remove(question)
-    _renumber(event.questions)
+    _renumber_questions(event)
+    db.session.flush()
+
+
+def retire_question(question: Question) -> None:
+    """Take a key question off the programme, keeping its discussion (read-only) at its address;
+    flushes; raises EventError if it is already retired."""
+    if question.is_retired:
+        raise EventError("This question is already retired.")
+    question.retired_at = utcnow()
+    _renumber_questions(question.event)
+    db.session.flush()
+
+
+def restore_question(question: Question) -> None:
+    """Put a retired question back at the end of the programme, its discussion open again;
+    flushes; raises EventError if it is not retired."""
+    if not question.is_retired:
+        raise EventError("This question is not retired.")
+    event = question.event
+    question.retired_at = None
+    others = [item for item in event.current_questions if item is not question]
+    _renumber_questions(event, [*others, question])
     db.session.flush()
 
 

@@ -312,26 +312,62 @@ def edit_question(slug: str, question_id: int) -> str | Response:
     return render_template("events/question_form.html", event=event, question=question, form=form)
 
 
+def act_on_question(
+    slug: str, question_id: int, action: Callable[[Any], Any], *, done: str | None = None
+) -> Response:
+    """Load the meeting's question (404), check the form, apply `action` to it and commit, then go
+    back to the list at the question; a refusal (EventError) is flashed and rolled back."""
+    event = service.get_event_or_404(slug)
+    question = service.get_question_or_404(event, question_id)
+    require_post_form()
+    try:
+        action(question)
+    except service.EventError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        if done:
+            flash(done, "success")
+    return redirect(url_for("events.questions", slug=slug, _anchor=f"question-{question_id}"))
+
+
 @bp.post("/events/<slug>/questions/<int:question_id>/move/<any(up, down):direction>")
 @organiser_required
 def move_question(slug: str, question_id: int, direction: str) -> Response:
     """Move a key question one place earlier or later."""
-    event = service.get_event_or_404(slug)
-    question = service.get_question_or_404(event, question_id)
-    require_post_form()
-    service.move_question(question, offset=MOVE_OFFSETS[direction])
-    db.session.commit()
-    return redirect(url_for("events.questions", slug=slug, _anchor=f"question-{question_id}"))
+    offset = MOVE_OFFSETS[direction]
+    return act_on_question(slug, question_id, lambda q: service.move_question(q, offset=offset))
 
 
-@bp.post("/events/<slug>/questions/<int:question_id>/remove")
+@bp.route("/events/<slug>/questions/<int:question_id>/remove", methods=["GET", "POST"])
 @organiser_required
-def remove_question(slug: str, question_id: int) -> Response:
-    """Delete a key question."""
-    event = service.get_event_or_404(slug)
-    question = service.get_question_or_404(event, question_id)
-    require_post_form()
-    service.remove_question(question)
-    db.session.commit()
-    flash("Key question removed.", "success")
-    return redirect(url_for("events.questions", slug=slug))
+def remove_question(slug: str, question_id: int) -> str | Response:
+    """Ask for confirmation (GET), then delete a key question nobody has discussed (POST); one
+    that members discussed is refused, with the offer to retire it instead."""
+    if request.method == "GET":
+        event = service.get_event_or_404(slug)
+        question = service.get_question_or_404(event, question_id)
+        return render_template("events/question_remove.html", event=event, question=question)
+    return act_on_question(slug, question_id, service.remove_question, done="Key question deleted.")
+
+
+#: What retiring and bringing back do, and what the organiser is told afterwards.
+QUESTION_CHANGES = {
+    "retire": (
+        service.retire_question,
+        "The question is retired: it is off the programme and its discussion is read-only.",
+    ),
+    "restore": (
+        service.restore_question,
+        "The question is back on the programme and its discussion is open again.",
+    ),
+}
+
+
+@bp.post("/events/<slug>/questions/<int:question_id>/<any(retire, restore):change>")
+@organiser_required
+def retire_question(slug: str, question_id: int, change: str) -> Response:
+    """Retire a key question (off the programme, its discussion kept read-only) or bring it back."""
+    action, done = QUESTION_CHANGES[change]
+    return act_on_question(slug, question_id, action, done=done)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, abort, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import RateLimitExceeded
 
 #: No inline scripts or styles anywhere: templates link static files only. default-src 'self'
@@ -38,6 +41,32 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def keep_cookies_private(response: Response) -> Response:
+    """A response that sets a cookie (a session refreshed, a remember-me cookie) is for this one
+    browser: `Cache-Control: private, no-store` and `Vary: Cookie`, whatever the view chose, so no
+    shared cache keeps it and hands one member's cookie to others."""
+    if "Set-Cookie" not in response.headers:
+        return response
+    cache_control = response.cache_control
+    cache_control.public = False
+    cache_control.max_age = None
+    cache_control.s_maxage = None
+    cache_control.private = True
+    cache_control.no_store = True
+    response.vary.add("Cookie")
+    return response
+
+
+class PrivateCookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, applying keep_cookies_private() once the session cookie is
+    written: Flask saves the session after every after_request function, so none of them sees it."""
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        """Write (or refresh, or delete) the session cookie, then make a cookie-setting response private."""
+        super().save_session(app, session, response)
+        keep_cookies_private(response)
+
+
 def handle_rate_limited(error: RateLimitExceeded):
     """A 429 on the friendly error page; the limiter adds Retry-After to the response afterwards."""
     from eventmgr.web.errors import render_error
@@ -59,7 +88,9 @@ def refuse_nul_bytes() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook, the NUL-byte check and the rate-limit page."""
+    """Register the header hook, the NUL-byte check, private cookie responses and the rate-limit
+    page."""
     app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)
+    app.session_interface = PrivateCookieSessionInterface()
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)

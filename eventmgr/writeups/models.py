@@ -73,6 +73,14 @@ class WriteUp(db.Model):
         return self.status == WriteUpStatus.DRAFT
 
     @property
+    def public_event(self) -> Event | None:
+        """The meeting as the public may see it: None for a standalone post, and for a meeting
+        that is still a draft, whose title and address are not public yet."""
+        if self.event is None or self.event.is_draft:
+            return None
+        return self.event
+
+    @property
     def timezone(self) -> str:
         """The zone dates are shown in: the meeting's, or London's for a standalone post."""
         return self.event.timezone if self.event is not None else "Europe/London"

@@ -45,6 +45,9 @@ PUBLISHED_KIND = "writeup-published"
 _FORM_SALT = "writeup-reply-form"
 TOO_FAST_MESSAGE = "That was quick. Please read over your comment and send it again."
 SPAM_MESSAGE = "Your comment could not be accepted. Please reload the page and try again."
+DRAFT_MEETING_MESSAGE = (
+    "Publish the meeting first: its write-up cannot be published while the meeting is a draft."
+)
 
 
 class WriteUpError(ValueError):
@@ -237,6 +240,9 @@ def publish_writeup(writeup: WriteUp) -> int:
     """Publish; the first time, email the meeting's attendees; flushes; returns emails queued."""
     if writeup.is_published:
         raise WriteUpError("This write-up is already published.")
+    if writeup.event is not None and writeup.event.is_draft:
+        # Published, it would show the draft meeting's title and address to everyone.
+        raise WriteUpError(DRAFT_MEETING_MESSAGE)
     now = utcnow()
     writeup.status = WriteUpStatus.PUBLISHED
     if writeup.published_at is None:
@@ -325,7 +331,7 @@ def draft_for(event: Event) -> tuple[str, str]:
     threads = {
         thread.question_id: thread
         for thread in db.session.scalars(
-            select(Thread).where(Thread.question_id.in_([q.id for q in event.questions]))
+            select(Thread).where(Thread.question_id.in_([q.id for q in event.current_questions]))
         )
     }
     comments = db.session.scalars(
@@ -338,7 +344,7 @@ def draft_for(event: Event) -> tuple[str, str]:
         .options(joinedload(Comment.author))
         .order_by(Comment.created_at, Comment.id)
     ).all()
-    for question in event.questions:
+    for question in event.current_questions:
         thread = threads.get(question.id)
         count = thread.comment_count if thread is not None else 0
         lines += [f"# {question.title}", "", f"{count} comment{'' if count == 1 else 's'}.", ""]
@@ -445,9 +451,7 @@ def add_guest_reply(
     # moment both pass it (posts to two write-ups take turns in add_guest_comment).
     _lock_writeup(writeup)
     if parent is not None and not _may_answer(writeup, parent):
-        raise discussions_service.DiscussionError(
-            "The comment you are replying to is not shown on this write-up."
-        )
+        raise discussions_service.DiscussionError(discussions_service.PARENT_UNAVAILABLE_MESSAGE)
     return discussions_service.add_guest_comment(
         topic(writeup), name=name, email=email, body=body, ip=ip, parent=parent
     )

@@ -23,7 +23,14 @@ from flask_login import current_user
 from eventmgr.database import utcnow
 from eventmgr.discussions import service as discussions_service
 from eventmgr.discussions.forms import CommentForm, ModerationForm
-from eventmgr.discussions.views import Viewer, comment_location, page_number, viewer_for
+from eventmgr.discussions.views import (
+    Viewer,
+    change_lock,
+    comment_location,
+    moderator_required,
+    page_number,
+    viewer_for,
+)
 from eventmgr.events import service as events_service
 from eventmgr.events.views import organiser_required
 from eventmgr.extensions import db
@@ -108,6 +115,11 @@ def detail(slug: str) -> ResponseReturnValue:
     if page > max(thread_page.pages, 1):
         abort(404)
     open_for_replies = writeup.is_published and not (thread and thread.locked)
+    closed_message = (
+        discussions_service.UNPUBLISHED_MESSAGE
+        if not writeup.is_published
+        else discussions_service.LOCKED_MESSAGE
+    )
     refusal = None
     if signed_in:
         refusal = discussions_service.posting_refusal(topic, thread, current_user)
@@ -125,6 +137,7 @@ def detail(slug: str) -> ResponseReturnValue:
         guest_form=guest_form,
         signed_in=signed_in,
         open_for_replies=open_for_replies,
+        closed_message=closed_message,
         confirm_needed=refusal == discussions_service.CONFIRM_EMAIL_MESSAGE,
         own_pending=[] if signed_in else service.own_pending(writeup, session.get(PENDING_KEY, [])),
         can_author=service.can_author(current_user),
@@ -182,6 +195,7 @@ def guest_reply(slug: str, comment_id: int) -> ResponseReturnValue:
         form=form,
         viewer=viewer_for(),
         open_for_replies=writeup.is_published and not thread.locked,
+        locked_message=discussions_service.LOCKED_MESSAGE,
     ), status
 
 
@@ -198,7 +212,8 @@ def post_reply(
                 parent_id = form.parent_comment_id()
                 parent = discussions_service.get_comment(parent_id) if parent_id else None
                 if parent is None:
-                    abort(400, "The comment you are replying to does not exist.")
+                    # The same words as for a comment elsewhere or unseen: ids reveal nothing.
+                    abort(400, discussions_service.PARENT_UNAVAILABLE_MESSAGE)
             comment = service.add_member_reply(
                 writeup, current_user._get_current_object(), form.body.data, parent=parent
             )
@@ -305,6 +320,14 @@ def editor(form: WriteUpForm, *, writeup: WriteUp | None, event: Any) -> Respons
         event=event,
         preview_html=preview_html,
     ), 400 if form.errors else 200
+
+
+@bp.post("/writeups/<slug>/<any(lock, unlock):change>")
+@moderator_required
+def lock(slug: str, change: str) -> ResponseReturnValue:
+    """Lock or unlock a write-up's replies (members' and guests'), with a reason for the log."""
+    writeup = service.get_visible_or_404(slug, current_user)
+    return change_lock(service.topic(writeup), locked=change == "lock")
 
 
 @bp.post("/writeups/<slug>/<any(publish, unpublish):change>")

@@ -333,7 +333,7 @@ def test_a_parent_from_another_thread_is_refused(
     before = snapshot()
     response = client.post(meeting.question_url(), data={"body": "Hi", "parent": str(elsewhere)})
     assert response.status_code == 400
-    assert "not in this discussion" in text(response)
+    assert "not available for replies" in text(response)
     for parent in ("999999", "abc"):
         response = client.post(meeting.question_url(), data={"body": "Hi", "parent": parent})
         assert response.status_code == 400
@@ -424,7 +424,7 @@ def test_replying_to_hidden_or_deleted_comments_is_refused(
         assert client.get(f"/comments/{comment}/reply").status_code == 400
         response = client.post(f"/comments/{comment}/reply", data={"body": "Hi"})
         assert response.status_code == 400
-    assert "You cannot reply to a deleted comment." in text(response)
+    assert "The comment you are replying to is not available for replies." in text(response)
     assert snapshot() == before
 
 

@@ -195,7 +195,7 @@ def test_external_links_get_nofollow_ugc_noopener(db, meeting, attendee):
 def test_a_parent_from_another_thread_is_refused(db, meeting, attendee, post):
     elsewhere = post(meeting, attendee, "On question two", question=1)
     post(meeting, attendee, "On question one")
-    with pytest.raises(DiscussionError, match="not in this discussion"):
+    with pytest.raises(DiscussionError, match="not available for replies"):
         service.add_comment(
             topic_for(meeting), get_user(attendee), "Hi", parent=_db.session.get(Comment, elsewhere)
         )

@@ -81,6 +81,9 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "/writeups/<slug>/<any(publish, unpublish):change>": row(
         (405, 302), (405, 403), (405, 403), (405, 403), (405, 302), (405, 302)
     ),
+    "/writeups/<slug>/<any(lock, unlock):change>": row(
+        (405, 302), (405, 403), (405, 403), (405, 403), (405, 302), (405, 302)
+    ),
     # Guests' reply form under a comment; the world's only comment on the write-up is pending, so
     # nobody may answer it (tests/writeups/test_guest_threads.py covers published ones).
     "/writeups/<slug>/comments/<int:comment_id>/reply": same(404, 404),
@@ -153,7 +156,12 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "/events/<slug>/questions/<int:question_id>/move/<any(up, down):direction>": row(
         (405, 302), (405, 403), (405, 403), (405, 403), (405, 302), (405, 302)
     ),
+    # The world's question has the attendee's comment: organisers see the page that offers to
+    # retire it, and their POST is refused with a redirect (tests/discussions/test_retired_questions.py).
     "/events/<slug>/questions/<int:question_id>/remove": row(
+        (302, 302), (403, 403), (403, 403), (403, 403), (200, 302), (200, 302)
+    ),
+    "/events/<slug>/questions/<int:question_id>/<any(retire, restore):change>": row(
         (405, 302), (405, 403), (405, 403), (405, 403), (405, 302), (405, 302)
     ),
     "/events/<slug>/register": same(405, 302),
@@ -198,6 +206,7 @@ RULE_PARAMS = {
             "/writeups/<slug>",
             "/writeups/<slug>/edit",
             "/writeups/<slug>/<any(publish, unpublish):change>",
+            "/writeups/<slug>/<any(lock, unlock):change>",
         )
     },
     "/writeups/<slug>/comments/<int:comment_id>/reply": {

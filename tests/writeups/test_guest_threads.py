@@ -256,7 +256,7 @@ def test_no_guest_replies_under_a_draft_or_in_a_locked_thread(
     page = client.get(writeup["url"])
     assert not soup(page).select(f"#comment-{commented} .comment__actions a")
     form_page = client.get(reply_url(writeup, commented))
-    assert "Replies are closed." in text(form_page)
+    assert discussions_service.LOCKED_MESSAGE in text(form_page)
     assert soup(form_page).find("textarea") is None
     assert reply_as_guest(client, writeup, token, commented).status_code == 403
     moderator = app.test_client()
@@ -341,12 +341,12 @@ def test_service_places_a_guest_reply_and_refuses_a_parent_it_may_not_answer(
     )
     assert db.session.get(Comment, commented).thread.comment_count == 1
     other = db.session.get(WriteUp, other_id)
-    with pytest.raises(discussions_service.DiscussionError, match="not shown on this write-up"):
+    with pytest.raises(discussions_service.DiscussionError, match="not available for replies"):
         service.add_guest_reply(
             other, name="Hal", email="hal@example.org", body="No.", ip="10.0.0.2",
             honeypot="", token=token(writeup_id=other.id), parent=parent,
         )  # fmt: skip
-    with pytest.raises(discussions_service.DiscussionError, match="not shown on this write-up"):
+    with pytest.raises(discussions_service.DiscussionError, match="not available for replies"):
         service.add_guest_reply(
             target, name="Hal", email="hal@example.org", body="No.", ip="10.0.0.2",
             honeypot="", token=token(), parent=reply,
