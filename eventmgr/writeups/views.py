@@ -212,8 +212,10 @@ def post_reply(
                 parent_id = form.parent_comment_id()
                 parent = discussions_service.get_comment(parent_id) if parent_id else None
                 if parent is None:
-                    # The same words as for a comment elsewhere or unseen: ids reveal nothing.
-                    abort(400, discussions_service.PARENT_UNAVAILABLE_MESSAGE)
+                    # Refused below exactly as a comment elsewhere or unseen is: ids reveal nothing.
+                    raise discussions_service.DiscussionError(
+                        discussions_service.PARENT_UNAVAILABLE_MESSAGE
+                    )
             comment = service.add_member_reply(
                 writeup, current_user._get_current_object(), form.body.data, parent=parent
             )
