@@ -16,6 +16,7 @@ from blinker import Namespace
 from flask import abort
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
 from eventmgr.accounts.models import User
@@ -422,7 +423,12 @@ def remove_question(question: Question) -> None:
     event = question.event
     event.questions.remove(question)
     _renumber_questions(event)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Someone started its discussion at this very moment: their comment wins.
+        db.session.rollback()
+        raise EventError(DISCUSSED_MESSAGE) from None
 
 
 def retire_question(question: Question) -> None:

@@ -44,6 +44,21 @@ def test_a_question_with_a_comment_of_any_status_cannot_be_deleted(
     assert _db.session.get(Comment, comment_id).body == "My words"
 
 
+def test_without_the_discussions_check_the_database_still_refuses(
+    db, meeting, attendee, post, monkeypatch
+):
+    """A comment posted between the check and the delete (or code that skips the check) meets
+    the RESTRICT key: a clear refusal, never a 500, and the comment stays."""
+    from blinker import Signal
+
+    comment_id = post(meeting, attendee, "Just in time")
+    monkeypatch.setattr(events_service, "question_removing", Signal())
+    with pytest.raises(events_service.EventError, match="cannot be deleted"):
+        events_service.remove_question(question(meeting))
+    assert _db.session.get(Comment, comment_id).body == "Just in time"
+    assert _db.session.get(Question, meeting.question_ids[0]) is not None
+
+
 def test_a_question_nobody_discussed_is_deleted_with_its_empty_thread(
     db, meeting, organiser, attendee, post
 ):
