@@ -457,6 +457,20 @@ def waitlist(server: Server, meeting: dict) -> tuple[int, str]:
     return user_id, email
 
 
+def test_a_member_registering_with_eight_clicks_at_once_is_registered_and_emailed_once(server):
+    meeting = make_meeting(server)
+    _, email = make_person(server)
+    answers = clicking(logged_in(server, email), f"/events/{meeting['slug']}/register")
+    assert [a.status for a in answers] == [302] * PARALLEL, answers
+    assert sum("You are registered" in a.message for a in answers) == 1, answers
+    assert sum("already registered" in a.message for a in answers) == PARALLEL - 1, answers
+    rows = query(
+        server, select(func.count(Registration.id)).where(Registration.event_id == meeting["id"])
+    )
+    assert rows == 1
+    assert emails(server, "registration-confirmed").count(email) == 1
+
+
 def test_a_member_unregistering_with_eight_clicks_at_once_frees_one_seat_once(server):
     meeting = make_meeting(server, attendees=2)
     _, waiting = waitlist(server, meeting)
