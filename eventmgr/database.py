@@ -40,8 +40,10 @@ def lock_row(session: Session, instance: Any) -> None:
     the transaction's first write: PostgreSQL keeps the row locked until commit or rollback, and a
     second request waits here, then reads what the first committed (READ COMMITTED); SQLite's
     transaction only starts with this write and keeps its database-wide write lock as long. Columns
-    with an `onupdate` default are set to themselves, so taking the lock is never an edit.
+    with an `onupdate` default are set to themselves, so taking the lock is never an edit. Flushes.
     """
+    # Changes not yet written are written first, so the reload below keeps them.
+    session.flush()
     mapper = inspect(instance).mapper
     table = mapper.local_table
     keys = [column.name for column in mapper.primary_key]

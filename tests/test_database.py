@@ -30,3 +30,13 @@ def test_lock_row_is_not_an_edit(app, make_event):
         lock_row(db.session, event)
         db.session.commit()
         assert db.session.scalar(select(Event.updated_at).where(Event.id == event_id)) == updated_at
+
+
+def test_lock_row_keeps_changes_not_yet_flushed(app, make_event):
+    event_id = make_event().id
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        event.title = "Connecting Knowledge Communities"
+        lock_row(db.session, event)
+        assert event.title == "Connecting Knowledge Communities"
+        db.session.rollback()
