@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, text
+from sqlalchemy import DateTime, MetaData, create_engine, inspect, text, update
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 #: Stable constraint names, so Alembic migrations can refer to (and drop) them by name.
@@ -28,6 +29,36 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+def lock_row(session: Session, instance: Any) -> None:
+    """Hold a write lock on `instance`'s row until the transaction ends, then reload `instance`
+    from the row as the last holder of the lock committed it.
+
+    This is the first half of every state transition (the service then re-checks the rules on what
+    it reloaded, and the loser of a race finds the change already made). The lock is a no-op UPDATE,
+    the transaction's first write: PostgreSQL keeps the row locked until commit or rollback, and a
+    second request waits here, then reads what the first committed (READ COMMITTED); SQLite's
+    transaction only starts with this write and keeps its database-wide write lock as long. Columns
+    with an `onupdate` default are set to themselves, so taking the lock is never an edit. Flushes.
+    """
+    # Changes not yet written are written first, so the reload below keeps them.
+    session.flush()
+    mapper = inspect(instance).mapper
+    table = mapper.local_table
+    keys = [column.name for column in mapper.primary_key]
+    identity = mapper.primary_key_from_instance(instance)
+    unchanged = {column.name: column for column in table.columns if column.onupdate is not None}
+    if not unchanged:
+        column = next(column for column in table.columns if not column.primary_key)
+        unchanged = {column.name: column}
+    statement = (
+        update(table)
+        .where(*(table.c[key] == value for key, value in zip(keys, identity, strict=True)))
+        .values(unchanged)
+    )
+    session.execute(statement, execution_options={"synchronize_session": False})
+    session.refresh(instance)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

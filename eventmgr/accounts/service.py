@@ -302,10 +302,15 @@ def get_own_session(user: User, session_id: int) -> UserSession | None:
     )
 
 
-def end_session(user_session: UserSession) -> None:
-    """Sign one device out: its cookies name a row that no longer exists; flushes."""
-    db.session.delete(user_session)
-    db.session.flush()
+def end_session(user_session: UserSession) -> bool:
+    """Sign one device out: its cookies name a row that no longer exists; flushes. Returns False if
+    another request (a double click, another tab) had signed it out already."""
+    # A DELETE by id, counted: deleting the loaded object would fail on the second of two clicks.
+    result = db.session.execute(
+        delete(UserSession).where(UserSession.id == user_session.id),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount == 1
 
 
 def end_all_sessions(user: User, *, keep: UserSession | None = None) -> int:

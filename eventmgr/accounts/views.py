@@ -302,22 +302,30 @@ def change_password() -> ResponseReturnValue:
     return _render_account(profile_form, password_form)
 
 
+#: The answer for a session that is not, or no longer, one of the member's.
+ALREADY_SIGNED_OUT_MESSAGE = "That session is already signed out."
+
+
 @bp.post("/sessions/<int:session_id>/sign-out")
 @login_required
 def sign_out_session(session_id: int) -> ResponseReturnValue:
-    """Sign one of the member's devices out; 404 for a session that is not theirs."""
+    """Sign one of the member's devices out.
+
+    A session that is not (or no longer) one of theirs gets one answer, whoever's it was: most often
+    it is the second of two clicks, and the first one signed it out.
+    """
     user = current_user._get_current_object()
-    user_session = service.get_own_session(user, session_id)
-    if user_session is None:
-        abort(404)
     if not SignOutSessionForm().validate_on_submit():
         abort(400)
-    if user_session is user.current_session:
+    user_session = service.get_own_session(user, session_id)
+    if user_session is not None and user_session is user.current_session:
         return logout()
-    browser = user_session.browser
-    service.end_session(user_session)
-    db.session.commit()
-    flash(f"Signed out the session on {browser}.", "success")
+    browser = user_session.browser if user_session is not None else ""
+    if user_session is not None and service.end_session(user_session):
+        db.session.commit()
+        flash(f"Signed out the session on {browser}.", "success")
+    else:
+        flash(ALREADY_SIGNED_OUT_MESSAGE, "info")
     return redirect(url_for("accounts.account"))
 
 

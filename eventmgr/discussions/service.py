@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from eventmgr.accounts.models import User
-from eventmgr.database import utcnow
+from eventmgr.database import lock_row, utcnow
 from eventmgr.discussions import notifications
 from eventmgr.discussions.models import (
     Comment,
@@ -69,6 +69,11 @@ class DiscussionError(ValueError):
 
 class NotAllowed(DiscussionError):
     """The person may not do this here (a view answers 403)."""
+
+
+class AlreadyDone(DiscussionError):
+    """The change was made already, by this person's other click or someone else's request; nothing
+    was changed again (a view says so and carries on as if it had succeeded)."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,15 @@ def find_thread(topic: Topic) -> Thread | None:
 
 
 def get_or_create_thread(topic: Topic) -> Thread:
-    """The topic's thread, created if missing; flushes; raises DiscussionError if a race is lost."""
+    """The topic's thread, created if missing; flushes.
+
+    The first posts (or a lock) of a thread can arrive together: the owner's row is locked before
+    looking again, so one request creates the thread and the others find it.
+    """
+    thread = find_thread(topic)
+    if thread is not None:
+        return thread
+    lock_row(db.session, topic.writeup or topic.question or topic.event)
     thread = find_thread(topic)
     if thread is not None:
         return thread
@@ -228,8 +241,8 @@ def get_or_create_thread(topic: Topic) -> Thread:
     try:
         db.session.flush()
     except IntegrityError:
-        # Two first posts at the same moment: the unique key lets one create the thread; the other
-        # cannot continue in a failed transaction, so it is rolled back and asked to send again.
+        # Only if a thread appeared without taking the owner's lock: the transaction cannot go on
+        # after a failed flush, so it is rolled back and the person asked to send again.
         db.session.rollback()
         raise DiscussionError(
             "Someone started this discussion at the same moment. Please send your comment again.",
@@ -274,6 +287,18 @@ def get_comment_or_404(comment_id: int, viewer: Any) -> Comment:
 def is_author(comment: Comment, user: Any) -> bool:
     """Whether `user` wrote `comment`."""
     return is_signed_in(user) and comment.author_id is not None and comment.author_id == user.id
+
+
+def lock_comment(comment: Comment) -> None:
+    """Lock the comment's thread until the transaction ends, then reload the comment: a change to a
+    comment re-checks its rules on what it reloads, so it happens once however many requests race.
+
+    Every change to a thread's comments takes the thread's lock first, so two changes in one thread
+    take turns and never wait for each other's locks in opposite orders (no deadlock). The thread's
+    counter is then changed in SQL, relative to the committed value.
+    """
+    lock_row(db.session, comment.thread)
+    db.session.refresh(comment)
 
 
 # Pages of a thread -------------------------------------------------------------------------------
@@ -432,7 +457,7 @@ def check_can_delete(comment: Comment, user: Any) -> None:
     if not is_author(comment, user):
         raise NotAllowed("Only the author of a comment can delete it.")
     if comment.is_deleted:
-        raise DiscussionError("This comment has already been deleted.")
+        raise AlreadyDone("This comment has already been deleted.")
 
 
 def check_can_report(comment: Comment, user: Any) -> None:
@@ -446,6 +471,8 @@ def check_can_report(comment: Comment, user: Any) -> None:
 def check_can_hide(comment: Comment, user: Any) -> None:
     """Raise NotAllowed for non-moderators, DiscussionError unless the comment is published."""
     _check_moderator(user)
+    if comment.is_hidden:
+        raise AlreadyDone("This comment was already hidden.")
     if not comment.is_published:
         raise DiscussionError("Only published comments can be hidden.")
 
@@ -453,6 +480,8 @@ def check_can_hide(comment: Comment, user: Any) -> None:
 def check_can_restore(comment: Comment, user: Any) -> None:
     """Raise NotAllowed for non-moderators, DiscussionError unless the comment is hidden."""
     _check_moderator(user)
+    if comment.is_published:
+        raise AlreadyDone("This comment was already restored.")
     if not comment.is_hidden:
         raise DiscussionError("Only hidden comments can be restored.")
 
@@ -659,18 +688,31 @@ def pending_comments(*, limit: int = 200) -> list[Comment]:
     return list(db.session.scalars(statement))
 
 
-def _check_pending(comment: Comment, moderator: Any) -> None:
-    """Raise NotAllowed for non-moderators, DiscussionError unless the comment awaits moderation."""
+#: What a moderator is told who decides a comment that another click or moderator decided already.
+_DECIDED_MESSAGES = {
+    CommentStatus.PUBLISHED: "This comment was already approved.",
+    CommentStatus.DELETED: "This comment was already rejected.",
+    CommentStatus.SPAM: "This comment was already marked as spam.",
+}
+
+
+def _check_pending(comment: Comment, moderator: Any, *, done: str) -> None:
+    """Raise NotAllowed for non-moderators; AlreadyDone if a decision already gave the comment the
+    status `done` (a double click, or another moderator); DiscussionError unless it is pending."""
     _check_moderator(moderator)
+    if comment.status == done:
+        raise AlreadyDone(_DECIDED_MESSAGES[done])
     if not comment.is_pending:
         raise DiscussionError("This comment is not awaiting moderation.")
 
 
 def approve_comment(comment: Comment, moderator: User, reason: str = "") -> ModerationAction:
     """Publish a pending comment as if posted now (its thread and conversation freshened); flushes,
-    logs and notifies the parent's author; raises if not pending."""
-    _check_pending(comment, moderator)
+    logs and notifies the parent's author; raises if not pending (AlreadyDone if approved)."""
+    _check_pending(comment, moderator, done=CommentStatus.PUBLISHED)
     text = _checked_reason(reason)
+    lock_comment(comment)
+    _check_pending(comment, moderator, done=CommentStatus.PUBLISHED)
     comment.status = CommentStatus.PUBLISHED
     action = _log(
         moderator, ModerationKind.APPROVE, thread=comment.thread, comment=comment, reason=text
@@ -682,9 +724,13 @@ def approve_comment(comment: Comment, moderator: User, reason: str = "") -> Mode
 def reject_comment(
     comment: Comment, moderator: User, reason: str = "", *, spam: bool = False
 ) -> ModerationAction:
-    """Refuse a pending comment (deleted, or kept as spam for the record); flushes and logs."""
-    _check_pending(comment, moderator)
+    """Refuse a pending comment (deleted, or kept as spam for the record); flushes and logs;
+    raises if not pending (AlreadyDone if it already has the status this decision gives)."""
+    done = CommentStatus.SPAM if spam else CommentStatus.DELETED
+    _check_pending(comment, moderator, done=done)
     text = _checked_reason(reason)
+    lock_comment(comment)
+    _check_pending(comment, moderator, done=done)
     if spam:
         comment.status = CommentStatus.SPAM
     else:
@@ -701,6 +747,9 @@ def edit_comment(comment: Comment, editor: User, body: str) -> Comment:
     """Change the author's own text and mark it edited; flushes; raises as check_can_edit does."""
     check_can_edit(comment, editor)
     text = checked_body(body)
+    # A moderator may have hidden it, or the author deleted it in another tab, meanwhile.
+    lock_comment(comment)
+    check_can_edit(comment, editor)
     if text != comment.body:
         comment.body = text
         comment.body_html = render_markdown(text)
@@ -723,6 +772,8 @@ def _resolve_reports(comment: Comment, moderator: User | None) -> int:
 def delete_comment(comment: Comment, user: User) -> None:
     """Delete the author's own comment (a placeholder keeps any replies); flushes; see check_can_delete."""
     check_can_delete(comment, user)
+    lock_comment(comment)
+    check_can_delete(comment, user)
     if comment.is_published:
         comment.thread.comment_count = Thread.comment_count - 1
     comment.status = CommentStatus.DELETED
@@ -736,11 +787,14 @@ def report_comment(comment: Comment, reporter: User, reason: str) -> Report:
     """Record a report for the moderators; flushes; DiscussionError if own, unshown, repeated, unexplained."""
     check_can_report(comment, reporter)
     text = _checked_reason(reason, required="Say what is wrong with this comment.")
+    # Locked first, so a double click finds the first report instead of breaking the unique key.
+    lock_comment(comment)
+    check_can_report(comment, reporter)
     already = db.session.scalar(
         select(exists().where(Report.comment_id == comment.id, Report.reporter_id == reporter.id))
     )
     if already:
-        raise DiscussionError("You have already reported this comment.")
+        raise AlreadyDone("You have already reported this comment.")
     report = Report(comment=comment, reporter=reporter, reason=text)
     db.session.add(report)
     db.session.flush()
@@ -768,6 +822,8 @@ def hide_comment(comment: Comment, moderator: User, reason: str) -> ModerationAc
     """Hide a published comment and close its reports; flushes and logs; needs a moderator and a reason."""
     check_can_hide(comment, moderator)
     text = _checked_reason(reason, required="Say why you are hiding this comment.")
+    lock_comment(comment)
+    check_can_hide(comment, moderator)
     comment.status = CommentStatus.HIDDEN
     comment.thread.comment_count = Thread.comment_count - 1
     _resolve_reports(comment, moderator)
@@ -782,6 +838,8 @@ def restore_comment(comment: Comment, moderator: User, reason: str = "") -> Mode
     """Show a hidden comment again; flushes and logs; raises NotAllowed or DiscussionError."""
     check_can_restore(comment, moderator)
     text = _checked_reason(reason)
+    lock_comment(comment)
+    check_can_restore(comment, moderator)
     comment.status = CommentStatus.PUBLISHED
     comment.thread.comment_count = Thread.comment_count + 1
     _resolve_reports(comment, moderator)
@@ -796,8 +854,9 @@ def dismiss_reports(comment: Comment, moderator: User, reason: str = "") -> Mode
     """Close a comment's open reports, leaving it shown; flushes and logs; DiscussionError if none."""
     _check_moderator(moderator)
     text = _checked_reason(reason)
+    lock_comment(comment)
     if not _resolve_reports(comment, moderator):
-        raise DiscussionError("This comment has no open reports.")
+        raise AlreadyDone("This comment has no open reports: they were dealt with already.")
     action = _log(
         moderator, ModerationKind.DISMISS, thread=comment.thread, comment=comment, reason=text
     )
@@ -810,9 +869,10 @@ def set_locked(topic: Topic, moderator: User, *, locked: bool, reason: str = "")
     _check_moderator(moderator)
     text = _checked_reason(reason)
     thread = get_or_create_thread(topic)
+    lock_row(db.session, thread)
     if thread.locked == locked:
         state = "locked" if locked else "open"
-        raise DiscussionError(f"This discussion is already {state}.")
+        raise AlreadyDone(f"This discussion is already {state}.")
     thread.locked = locked
     kind = ModerationKind.LOCK if locked else ModerationKind.UNLOCK
     _log(moderator, kind, thread=thread, comment=None, reason=text)

@@ -66,25 +66,34 @@ def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def refuse(error: service.DiscussionError) -> NoReturn:
-    """Answer 403 for NotAllowed and 400 for other refusals, showing the service's message."""
+def refuse(error: service.DiscussionError, *, done_url: str | None = None) -> NoReturn:
+    """Answer 403 for NotAllowed and 400 for other refusals, showing the service's message.
+
+    A change someone made already (AlreadyDone: a double click, another moderator) is no error:
+    the person is told so on `done_url`, where the change would have taken them.
+    """
+    if isinstance(error, service.AlreadyDone) and done_url is not None:
+        flash(str(error), "info")
+        abort(redirect(done_url))
     abort(403 if isinstance(error, service.NotAllowed) else 400, str(error))
 
 
-def check(rule: Callable[..., None], *args: Any) -> None:
+def check(rule: Callable[..., None], *args: Any, done_url: str | None = None) -> None:
     """Run one of the service's check_can_* rules, refusing the request if it raises."""
     try:
         rule(*args)
     except service.DiscussionError as error:
-        refuse(error)
+        refuse(error, done_url=done_url)
 
 
-def show_error(form: FlaskForm, error: service.DiscussionError) -> None:
+def show_error(
+    form: FlaskForm, error: service.DiscussionError, *, done_url: str | None = None
+) -> None:
     """Put the message beside the field it names; refuse the request when it names none."""
     if error.field and error.field in form:
         form[error.field].errors.append(str(error))
     else:
-        refuse(error)
+        refuse(error, done_url=done_url)
 
 
 def page_number() -> int:
@@ -235,7 +244,7 @@ def change_lock(topic: service.Topic, *, locked: bool) -> ResponseReturnValue:
             topic, current_user._get_current_object(), locked=locked, reason=form.reason.data
         )
     except service.DiscussionError as error:
-        flash(str(error), "error")
+        flash(str(error), "info" if isinstance(error, service.AlreadyDone) else "error")
     else:
         db.session.commit()
         flash("The discussion is locked." if locked else "The discussion is open again.", "success")
@@ -337,11 +346,14 @@ def delete(comment_id: int) -> ResponseReturnValue:
     """Ask the author to confirm (GET), then delete their comment (POST)."""
     comment = service.get_comment_or_404(comment_id, current_user)
     user = current_user._get_current_object()
-    check(service.check_can_delete, comment, user)
     topic = service.topic_of(comment.thread)
+    check(service.check_can_delete, comment, user, done_url=thread_url(topic))
     form = EmptyForm()
     if form.validate_on_submit():
-        service.delete_comment(comment, user)
+        try:
+            service.delete_comment(comment, user)
+        except service.DiscussionError as error:
+            refuse(error, done_url=thread_url(topic))
         db.session.commit()
         flash("Your comment has been deleted.", "success")
         return redirect(thread_url(topic))
@@ -368,7 +380,7 @@ def report(comment_id: int) -> ResponseReturnValue:
         try:
             service.report_comment(comment, user, form.reason.data)
         except service.DiscussionError as error:
-            show_error(form, error)
+            show_error(form, error, done_url=comment_location(comment))
         else:
             db.session.commit()
             flash("Thank you. The organisers will look at this comment.", "success")
@@ -392,7 +404,8 @@ def moderate(comment_id: int, change: str) -> ResponseReturnValue:
     comment = service.get_comment_or_404(comment_id, current_user)
     user = current_user._get_current_object()
     hiding = change == "hide"
-    check(service.check_can_hide if hiding else service.check_can_restore, comment, user)
+    rule = service.check_can_hide if hiding else service.check_can_restore
+    check(rule, comment, user, done_url=comment_location(comment))
     form = ModerationForm()
     if form.validate_on_submit():
         try:
@@ -401,7 +414,7 @@ def moderate(comment_id: int, change: str) -> ResponseReturnValue:
             else:
                 service.restore_comment(comment, user, form.reason.data)
         except service.DiscussionError as error:
-            show_error(form, error)
+            show_error(form, error, done_url=comment_location(comment))
         else:
             db.session.commit()
             flash("The comment is hidden." if hiding else "The comment is shown again.", "success")
@@ -430,7 +443,7 @@ def dismiss(comment_id: int) -> ResponseReturnValue:
     try:
         service.dismiss_reports(comment, current_user._get_current_object(), form.reason.data)
     except service.DiscussionError as error:
-        refuse(error)
+        refuse(error, done_url=url_for("discussions.moderation"))
     db.session.commit()
     flash("The reports are dismissed; the comment stays.", "success")
     return redirect(url_for("discussions.moderation"))
@@ -471,7 +484,7 @@ def decide(comment_id: int, decision: str) -> ResponseReturnValue:
         else:
             service.reject_comment(comment, user, form.reason.data, spam=decision == "spam")
     except service.DiscussionError as error:
-        refuse(error)
+        refuse(error, done_url=url_for("discussions.moderation"))
     db.session.commit()
     messages = {
         "approve": "The comment is published.",

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
 from eventmgr.accounts.models import User
-from eventmgr.database import utcnow
+from eventmgr.database import lock_row, utcnow
 from eventmgr.events.models import DiscussionPolicy, Event, EventStatus, Question, Speaker
 from eventmgr.extensions import db
 from eventmgr.web.markdown import render_markdown
@@ -38,6 +38,10 @@ LISTED_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
 class EventError(ValueError):
     """A meeting change that the rules refuse; the message is safe to show."""
+
+
+class AlreadyDone(EventError):
+    """The change was made already (a double click, another organiser); nothing changed again."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,6 +273,8 @@ def update_event(event: Event, details: EventDetails) -> Event:
     `event_updated`, whose receivers may refuse it (EventError) before anything is written.
     """
     check_details(details)
+    # Compared with the meeting as committed: two saves of one edit announce it once.
+    lock_row(db.session, event)
     changes = {
         name: (getattr(event, name), value)
         for name, value in asdict(details).items()
@@ -286,11 +292,13 @@ def update_event(event: Event, details: EventDetails) -> Event:
 
 
 def publish_event(event: Event) -> Event:
-    """Make a draft public; flushes; raises EventError unless the meeting is a draft."""
+    """Make a draft public; flushes; raises EventError unless the meeting is a draft (AlreadyDone
+    if published: the row is locked and re-read first, so racing requests publish it once)."""
+    lock_row(db.session, event)
     if event.is_cancelled:
         raise EventError("This meeting has been cancelled and cannot be published.")
     if event.is_published:
-        raise EventError("This meeting is already published.")
+        raise AlreadyDone("This meeting is already published.")
     event.status = EventStatus.PUBLISHED
     event.published_at = utcnow()
     db.session.flush()
@@ -298,9 +306,11 @@ def publish_event(event: Event) -> Event:
 
 
 def cancel_event(event: Event) -> Event:
-    """Cancel a published meeting, which stays visible; flushes; raises EventError otherwise."""
+    """Cancel a published meeting, which stays visible; flushes; raises EventError otherwise
+    (AlreadyDone if cancelled: after the row lock, so attendees hear of it once)."""
+    lock_row(db.session, event)
     if event.is_cancelled:
-        raise EventError("This meeting is already cancelled.")
+        raise AlreadyDone("This meeting is already cancelled.")
     if event.is_draft:
         raise EventError("A draft is not public yet; edit it instead of cancelling it.")
     event.status = EventStatus.CANCELLED

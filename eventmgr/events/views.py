@@ -181,7 +181,7 @@ def publish(slug: str) -> Response:
     try:
         service.publish_event(event)
     except service.EventError as error:
-        flash(str(error), "error")
+        flash(str(error), "info" if isinstance(error, service.AlreadyDone) else "error")
     else:
         db.session.commit()
         flash("The meeting is published.", "success")
@@ -199,7 +199,7 @@ def cancel(slug: str) -> str | Response:
     try:
         service.cancel_event(event)
     except service.EventError as error:
-        flash(str(error), "error")
+        flash(str(error), "info" if isinstance(error, service.AlreadyDone) else "error")
     else:
         db.session.commit()
         flash("The meeting is cancelled. It stays listed, marked as cancelled.", "success")

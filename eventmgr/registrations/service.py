@@ -316,8 +316,11 @@ def unregister_member(event: Event, user: User, *, now: datetime | None = None) 
     if refusal:
         raise RegistrationError(refusal)
     registration = _registration_for_update(event, user)
-    if registration is None or registration.is_cancelled:
+    if registration is None:
         raise RegistrationError("You are not registered for this meeting.")
+    if registration.is_cancelled:
+        # Most often the second of two clicks: the first one cancelled it.
+        raise RegistrationError("Your registration for this meeting is already cancelled.")
     promoted = _cancel(registration, now=now)
     notifications.registration_cancelled(registration)
     for other in promoted:

@@ -11,12 +11,12 @@ import nh3
 from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from eventmgr.accounts.models import User
-from eventmgr.database import utcnow
+from eventmgr.database import lock_row, utcnow
 from eventmgr.discussions import service as discussions_service
 from eventmgr.discussions.models import Comment, CommentStatus, Thread
 from eventmgr.events import service as events_service
@@ -57,6 +57,10 @@ class WriteUpError(ValueError):
         """`field` (e.g. "slug") lets a view show the message beside that form field."""
         super().__init__(message)
         self.field = field
+
+
+class AlreadyDone(WriteUpError):
+    """The change was made already (a double click, another organiser); nothing changed again."""
 
 
 # Loading -----------------------------------------------------------------------------------------
@@ -237,9 +241,16 @@ def update_writeup(writeup: WriteUp, *, title: str, slug: str, body: str) -> Wri
 
 
 def publish_writeup(writeup: WriteUp) -> int:
-    """Publish; the first time, email the meeting's attendees; flushes; returns emails queued."""
+    """Publish; the first time, email the meeting's attendees; flushes; returns emails queued.
+
+    Raises AlreadyDone if it is published already: the row is locked and re-read first, so however
+    many requests race, one publishes and the attendees get one email each.
+    """
     if writeup.is_published:
-        raise WriteUpError("This write-up is already published.")
+        raise AlreadyDone("This write-up is already published.")
+    lock_row(db.session, writeup)
+    if writeup.is_published:
+        raise AlreadyDone("This write-up is already published.")
     if writeup.event is not None and writeup.event.is_draft:
         # Published, it would show the draft meeting's title and address to everyone.
         raise WriteUpError(DRAFT_MEETING_MESSAGE)
@@ -260,9 +271,13 @@ def publish_writeup(writeup: WriteUp) -> int:
 
 
 def unpublish_writeup(writeup: WriteUp) -> None:
-    """Make a published write-up a draft again (its replies stay); flushes."""
+    """Make a published write-up a draft again (its replies stay); flushes; AlreadyDone if it is
+    a draft already (after the row lock, so racing requests change it once)."""
     if not writeup.is_published:
-        raise WriteUpError("This write-up is not published.")
+        raise AlreadyDone("This write-up is already a draft.")
+    lock_row(db.session, writeup)
+    if not writeup.is_published:
+        raise AlreadyDone("This write-up is already a draft.")
     writeup.status = WriteUpStatus.DRAFT
     db.session.flush()
 
@@ -396,21 +411,12 @@ def add_member_reply(writeup: WriteUp, user: User, body: str, *, parent: Comment
 def _lock_writeup(writeup: WriteUp) -> None:
     """Hold the write-up's reply lock until the transaction ends, then reload its status.
 
-    The lock is an UPDATE of the write-up's row, as registrations' _lock_meeting does for a meeting:
-    the first write of the transaction, so PostgreSQL keeps the row locked and SQLite keeps its
-    single write lock until commit or rollback. A second guest reply to this write-up waits here,
-    and its flood check then sees the comment the first one stored (PostgreSQL runs READ COMMITTED;
-    SQLite's transaction only starts with this write). `updated_at` is set to itself, so a reply
-    is not an edit of the write-up and the lock needs no column of its own.
+    The lock is the row lock every transition takes (eventmgr.database.lock_row): a second guest
+    reply to this write-up waits here, and its flood check then sees the comment the first one
+    stored.
     """
-    db.session.execute(
-        update(WriteUp)
-        .where(WriteUp.id == writeup.id)
-        .values(updated_at=WriteUp.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    # An organiser may have unpublished it while this request waited.
-    db.session.refresh(writeup, attribute_names=["status"])
+    # Reloaded too: an organiser may have unpublished it while this request waited.
+    lock_row(db.session, writeup)
 
 
 def reply_parent_or_404(writeup: WriteUp, comment_id: int) -> Comment:

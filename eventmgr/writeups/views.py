@@ -345,7 +345,7 @@ def publish(slug: str, change: str) -> ResponseReturnValue:
         else:
             service.unpublish_writeup(writeup)
     except service.WriteUpError as error:
-        flash(str(error), "error")
+        flash(str(error), "info" if isinstance(error, service.AlreadyDone) else "error")
     else:
         db.session.commit()
         flash(

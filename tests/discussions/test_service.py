@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from eventmgr.accounts.models import User
 from eventmgr.discussions import service
 from eventmgr.discussions.models import Comment, ModerationAction, Report, Thread
-from eventmgr.discussions.service import DiscussionError, NotAllowed
+from eventmgr.discussions.service import AlreadyDone, DiscussionError, NotAllowed
 from eventmgr.events.models import Event, Speaker
 from eventmgr.extensions import db as _db
 from tests.discussions.conftest import topic_for
@@ -344,7 +344,7 @@ def test_restoring_shows_the_comment_again(db, meeting, attendee, organiser, pos
     act_on(service.restore_comment, comment_id, organiser, "It was fine")
     comment = _db.session.get(Comment, comment_id)
     assert comment.status == "published" and comment.thread.comment_count == 1
-    with pytest.raises(DiscussionError, match="Only hidden"):
+    with pytest.raises(AlreadyDone, match="already restored"):
         act_on(service.restore_comment, comment_id, organiser, "")
     kinds = _db.session.scalars(select(ModerationAction.action).order_by(ModerationAction.id))
     assert list(kinds) == ["hide", "restore"]

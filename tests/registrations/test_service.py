@@ -257,7 +257,7 @@ def test_unregistering_twice_is_refused(db, make_event, member):
     register_all(db, event, [member])
     service.unregister_member(event, member)
     db.session.commit()
-    with pytest.raises(service.RegistrationError, match="not registered"):
+    with pytest.raises(service.RegistrationError, match="already cancelled"):
         service.unregister_member(event, member)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from eventmgr.discussions.models import Comment, ModerationAction
 from eventmgr.extensions import db as _db
@@ -73,7 +73,10 @@ def test_organiser_approves_rejects_or_marks_spam_and_the_log_records_it(
         ]
     )
     assert actions == ["approve", "reject", "spam"]
-    assert client.post(f"/comments/{ids[0]}/approve").status_code == 400
+    # Approving again (a double click) says so and changes nothing.
+    again = client.post(f"/comments/{ids[0]}/approve", follow_redirects=True)
+    assert again.status_code == 200 and "already approved" in text(again)
+    assert in_app(lambda: _db.session.scalar(select(func.count(ModerationAction.id)))) == 3
     client.post("/account/logout")
     page = client.get(writeup["url"])
     assert comment_ids(page) == [ids[0]] and "Replies (1)" in text(page)
