@@ -441,11 +441,19 @@ def remove_question(question: Question) -> None:
         raise EventError(DISCUSSED_MESSAGE) from None
 
 
+def _lock_programme(question: Question) -> None:
+    """Lock the question's meeting until the transaction ends, then reload the question."""
+    lock_row(db.session, question.event)
+    db.session.refresh(question)
+
+
 def retire_question(question: Question) -> None:
     """Take a key question off the programme, keeping its discussion (read-only) at its address;
-    flushes; raises EventError if it is already retired."""
+    flushes; raises AlreadyDone if it is already retired (after locking the meeting, whose programme
+    this renumbers, so two clicks retire it once)."""
+    _lock_programme(question)
     if question.is_retired:
-        raise EventError("This question is already retired.")
+        raise AlreadyDone("This question is already retired.")
     question.retired_at = utcnow()
     _renumber_questions(question.event)
     db.session.flush()
@@ -453,9 +461,10 @@ def retire_question(question: Question) -> None:
 
 def restore_question(question: Question) -> None:
     """Put a retired question back at the end of the programme, its discussion open again;
-    flushes; raises EventError if it is not retired."""
+    flushes; raises AlreadyDone if it is not retired (after the meeting's lock, as retiring)."""
+    _lock_programme(question)
     if not question.is_retired:
-        raise EventError("This question is not retired.")
+        raise AlreadyDone("This question is already on the programme.")
     event = question.event
     question.retired_at = None
     others = [item for item in event.current_questions if item is not question]

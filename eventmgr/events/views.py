@@ -324,7 +324,7 @@ def act_on_question(
         action(question)
     except service.EventError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(str(error), "info" if isinstance(error, service.AlreadyDone) else "error")
     else:
         db.session.commit()
         if done:

@@ -435,6 +435,17 @@ def test_a_meeting_cancelled_by_eight_organisers_at_once_emails_each_attendee_on
     assert query(server, select(Event.sequence).where(Event.id == meeting["id"])) == 1
 
 
+def test_a_question_retired_by_eight_organisers_at_once_is_retired_once(server, organisers):
+    meeting = make_meeting(server)
+    path = f"/events/{meeting['slug']}/questions/{meeting['question_id']}/retire"
+    answers = by_everyone(organisers, path)
+    check_once(answers, done="The question is retired", already="already retired")
+    answers = by_everyone(organisers, path.replace("/retire", "/restore"))
+    check_once(answers, done="The question is back", already="already on the programme")
+    position = query(server, select(Question.position).where(Question.id == meeting["question_id"]))
+    assert position == 1
+
+
 # Registrations and sessions ----------------------------------------------------------------------
 
 
