@@ -23,11 +23,12 @@ from flask_login import current_user
 from eventmgr.database import utcnow
 from eventmgr.discussions import service as discussions_service
 from eventmgr.discussions.forms import CommentForm, ModerationForm
-from eventmgr.discussions.views import Viewer, comment_location, page_number, viewer_for
+from eventmgr.discussions.views import Viewer, comment_location, viewer_for
 from eventmgr.events import service as events_service
 from eventmgr.events.views import organiser_required
 from eventmgr.extensions import db
 from eventmgr.web.forms import EmptyForm
+from eventmgr.web.numbers import page_number
 from eventmgr.writeups import feed, service
 from eventmgr.writeups.forms import GuestReplyForm, WriteUpForm
 from eventmgr.writeups.models import WriteUp
