@@ -57,6 +57,11 @@ bench-discussion: install
 bench-markdown: install
 	$(BIN)/python -m bench.markdown $(BENCH_ARGS)
 
+## bench-slow-clients: a normal request's latency while one trickling client per gunicorn worker
+## sends a byte every 0.5 s, with plain sync workers and with deploy/gunicorn.conf.py (SQLite)
+bench-slow-clients: install-dev
+	$(BIN)/python -m bench.slow_clients $(BENCH_ARGS)
+
 ## lint: ruff's checks and formatting, and bandit's security checks of eventmgr, as CI runs them
 lint: install-dev
 	$(BIN)/ruff check .
