@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test lint format install install-dev demo screenshots bench-discussion clean
+.PHONY: run test lint format install install-dev demo screenshots bench-discussion bench-markdown \
+	bench-slow-clients clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,16 @@ screenshots: install-dev
 ## PostgreSQL (DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/eventmgr_bench)
 bench-discussion: install
 	$(BIN)/python -m bench.discussion $(BENCH_ARGS)
+
+## bench-markdown: render time of pathological Markdown ("[" * n, deep quotes, emphasis and
+## backtick runs...) at three sizes, with the growth per doubling (about 2 = linear); no database
+bench-markdown: install
+	$(BIN)/python -m bench.markdown $(BENCH_ARGS)
+
+## bench-slow-clients: a normal request's latency while one trickling client per gunicorn worker
+## sends a byte every 0.5 s, with plain sync workers and with deploy/gunicorn.conf.py (SQLite)
+bench-slow-clients: install-dev
+	$(BIN)/python -m bench.slow_clients $(BENCH_ARGS)
 
 ## lint: ruff's checks and formatting, and bandit's security checks of eventmgr, as CI runs them
 lint: install-dev

@@ -78,7 +78,7 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Every domain's routes."""
+    """Every domain's routes; `<int:...>` in them is the bounded IdConverter (set before any rule)."""
     from eventmgr.accounts.views import bp as accounts_bp
     from eventmgr.calendars.views import bp as calendars_bp
     from eventmgr.discussions.views import bp as discussions_bp
@@ -86,8 +86,10 @@ def register_blueprints(app: Flask) -> None:
     from eventmgr.mail.views import bp as mail_bp
     from eventmgr.registrations.views import bp as registrations_bp
     from eventmgr.web.health import bp as health_bp
+    from eventmgr.web.numbers import IdConverter
     from eventmgr.writeups.views import bp as writeups_bp
 
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(events_bp)

@@ -40,6 +40,7 @@ from eventmgr.accounts.forms import (
 from eventmgr.accounts.models import User
 from eventmgr.database import utcnow
 from eventmgr.extensions import db, limiter
+from eventmgr.web.numbers import MAX_PAGE, page_number, parse_number
 from eventmgr.web.redirects import safe_next_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -430,7 +431,7 @@ def _role_form_prefix(user: User) -> str:
 @admin_required
 def users() -> ResponseReturnValue:
     """Every user, newest first, each with a form to change their role (admins only)."""
-    page = service.list_users(page=request.args.get("page", 1, type=int))
+    page = service.list_users(page=page_number())
     role_forms = {
         user.id: RoleForm(formdata=None, prefix=_role_form_prefix(user), role=user.role)
         for user in page.items
@@ -460,4 +461,6 @@ def change_role(user_id: int) -> ResponseReturnValue:
     if not current_user.is_admin:
         # An admin who just gave up the role can no longer see the user list.
         return redirect(url_for("accounts.account"))
-    return redirect(url_for("accounts.users", page=request.args.get("page", type=int)))
+    # The page to return to; a nonsense ?page= just drops it (the change is already saved).
+    page = parse_number(request.args.get("page", ""), maximum=MAX_PAGE)
+    return redirect(url_for("accounts.users", page=page))

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length
 
 from eventmgr.discussions.service import BODY_MAX_LENGTH, REASON_MAX_LENGTH
 from eventmgr.web.forms import clean_line, clean_text
+from eventmgr.web.numbers import parse_id
 
 BODY_HINT = (
     "Markdown works: *italic*, **bold**, [a link](https://example.org), "
@@ -18,10 +19,8 @@ BODY_HINT = (
 
 
 def parent_id(value: Any) -> int | None:
-    """The hidden parent field as a comment id, or None when blank or not a number."""
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    """The hidden parent field as a comment id, or None when blank or not an id (see parse_id)."""
+    return parse_id(value)
 
 
 def comment_body_field() -> Any:

@@ -17,11 +17,9 @@ from eventmgr.discussions.forms import CommentForm, ModerationForm, ReportForm
 from eventmgr.discussions.models import Comment
 from eventmgr.extensions import db, login_manager
 from eventmgr.web.forms import EmptyForm
+from eventmgr.web.numbers import page_number
 
 bp = Blueprint("discussions", __name__)
-
-#: Beyond this a page number is nonsense; refusing it keeps huge OFFSETs away from the database.
-MAX_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -94,14 +92,6 @@ def show_error(
         form[error.field].errors.append(str(error))
     else:
         refuse(error, done_url=done_url)
-
-
-def page_number() -> int:
-    """The ?page= argument, 1 by default; 404 for pages that cannot exist."""
-    page = request.args.get("page", 1, type=int)
-    if not 1 <= page <= MAX_PAGE:
-        abort(404)
-    return page
 
 
 def form_status(form: FlaskForm) -> int:

@@ -28,14 +28,13 @@ from eventmgr.events.forms import (
 )
 from eventmgr.extensions import db, login_manager
 from eventmgr.web.forms import EmptyForm
+from eventmgr.web.numbers import page_number
 from eventmgr.web.urls import external_url
 
 bp = Blueprint("events", __name__)
 
 #: How many upcoming meetings the home page shows.
 HOME_EVENT_COUNT = 3
-#: Beyond this a page number is nonsense; refusing it keeps huge OFFSETs away from the database.
-MAX_PAGE = 10_000
 #: Move buttons send a direction; the service takes an offset.
 MOVE_OFFSETS = {"up": -1, "down": 1}
 
@@ -60,14 +59,6 @@ def require_post_form() -> None:
     """Abort with 400 unless this POST carries a valid CSRF token."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-
-
-def page_number() -> int:
-    """The ?page= argument, 1 by default; 404 for pages that cannot exist."""
-    page = request.args.get("page", 1, type=int)
-    if not 1 <= page <= MAX_PAGE:
-        abort(404)
-    return page
 
 
 # Public pages ------------------------------------------------------------------------------------

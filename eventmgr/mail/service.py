@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,34 @@ from eventmgr.mail.models import OutboxMessage
 from eventmgr.web.urls import site_host
 
 logger = logging.getLogger(__name__)
+
+#: The outbox's subject column holds this many characters; longer subjects are cut to fit.
+SUBJECT_MAX_LENGTH: int = OutboxMessage.__table__.c.subject.type.length
+_BLANKS = re.compile(r"\s+")
+
+
+def header_text(value: str) -> str:
+    """`value` made safe for one header line: CR, LF, tabs and every other control or line/paragraph
+    separator become a space, runs of spaces one space (a line break would make the email
+    unbuildable, or add headers)."""
+    spaced = "".join(
+        " " if unicodedata.category(character) in ("Cc", "Zl", "Zp") else character
+        for character in value
+    )
+    return _BLANKS.sub(" ", spaced).strip()
+
+
+def fit_subject(subject: str, limit: int | None = None) -> str:
+    """`subject` as one header line of at most `limit` characters (the column's length), cut at a
+    word boundary with an ellipsis when too long."""
+    limit = limit or SUBJECT_MAX_LENGTH
+    line = header_text(subject)
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 @dataclass(frozen=True)
@@ -59,15 +89,19 @@ def queue_email(
     headers: Mapping[str, str] | None = None,
     attachments: Sequence[Attachment] = (),
 ) -> OutboxMessage:
-    """Add one email to the outbox in the current transaction; flushes, never commits."""
+    """Add one email to the outbox in the current transaction; flushes, never commits.
+
+    The subject is made one line and cut to fit its column, header values made one line, so a
+    long or multi-line title can never make the row unstorable or the email unbuildable.
+    """
     text, html = render_bodies(template, context or {})
     message = OutboxMessage(
         kind=kind,
         to_address=to,
-        subject=subject,
+        subject=fit_subject(subject),
         text_body=text,
         html_body=html,
-        headers=dict(headers or {}),
+        headers={name: header_text(value) for name, value in (headers or {}).items()},
         attachments=[attachment.as_json() for attachment in attachments],
         message_id=make_msgid(domain=site_host()),
     )
@@ -98,15 +132,16 @@ class DeliveryReport:
 def build_message(message: OutboxMessage, *, sender: str) -> EmailMessage:
     """The RFC 5322 email for an outbox row: text and HTML alternatives, then any attachments."""
     email = EmailMessage()
-    email["Subject"] = message.subject
+    # header_text again: rows queued before the outbox cleaned its headers may still hold breaks.
+    email["Subject"] = header_text(message.subject)
     email["From"] = sender
-    email["To"] = message.to_address
+    email["To"] = header_text(message.to_address)
     email["Date"] = format_datetime(message.created_at.astimezone(UTC))
     email["Message-ID"] = message.message_id
     # RFC 3834: an automatic message, so autoresponders do not answer it.
     email["Auto-Submitted"] = "auto-generated"
     for name, value in (message.headers or {}).items():
-        email[name] = value
+        email[header_text(name)] = header_text(value)
     email.set_content(message.text_body)
     if message.html_body:
         email.add_alternative(message.html_body, subtype="html")

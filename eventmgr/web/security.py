@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import RateLimitExceeded
 
@@ -23,6 +24,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 #: One year, subdomains included; sent only on HTTPS responses (RFC 6797 ignores it over HTTP).
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+FILE_REFUSED_MESSAGE = (
+    "This form does not take files. Type your text into the field instead of attaching a file."
+)
+
+View = TypeVar("View", bound=Callable)
 
 RATE_LIMITED_MESSAGE = "Too many attempts from here. Please wait a few minutes and try again."
 
@@ -87,10 +94,29 @@ def refuse_nul_bytes() -> None:
         abort(400, "The request contained a character that is not allowed (NUL).")
 
 
+def accepts_files(view: View) -> View:
+    """Mark a view as one that takes uploaded files; every other view refuses file parts."""
+    view.accepts_files = True  # type: ignore[attr-defined]
+    return view
+
+
+def refuse_unexpected_files() -> None:
+    """Answer 400 when a request carries a file part and its view is not marked `accepts_files`.
+
+    No route takes uploads today, but Flask-WTF hands file parts to the form as field data, so a
+    file sent under a text field's name would reach validators and services expecting a string.
+    """
+    if request.mimetype == "multipart/form-data" and request.files:
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "accepts_files", False):
+            abort(400, FILE_REFUSED_MESSAGE)
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook, the NUL-byte check, private cookie responses and the rate-limit
-    page."""
+    """Register the header hook, the NUL-byte and file-part checks, private cookie responses and
+    the rate-limit page."""
     app.before_request(refuse_nul_bytes)
+    app.before_request(refuse_unexpected_files)
     app.after_request(add_security_headers)
     app.session_interface = PrivateCookieSessionInterface()
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)

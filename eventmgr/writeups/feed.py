@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from xml.etree import ElementTree  # nosec B405: only builds the feed, never parses XML
@@ -11,15 +12,25 @@ from eventmgr.web.urls import external_url
 from eventmgr.writeups.models import WriteUp
 
 ATOM = "http://www.w3.org/2005/Atom"
+#: Characters XML 1.0 cannot hold at all (most C0 controls, surrogates, U+FFFE and U+FFFF): one
+#: in any title or body would make the whole feed unparseable for every reader.
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML 1.0 forbids."""
+    return XML_ILLEGAL.sub("", value)
 
 
 def _add(
     parent: ElementTree.Element, tag: str, text: str | None = None, **attrs: str
 ) -> ElementTree.Element:
     """A child element in the Atom namespace."""
-    element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+    element = ElementTree.SubElement(
+        parent, f"{{{ATOM}}}{tag}", {name: xml_text(value) for name, value in attrs.items()}
+    )
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 

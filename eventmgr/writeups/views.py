@@ -28,13 +28,13 @@ from eventmgr.discussions.views import (
     change_lock,
     comment_location,
     moderator_required,
-    page_number,
     viewer_for,
 )
 from eventmgr.events import service as events_service
 from eventmgr.events.views import organiser_required
 from eventmgr.extensions import db
 from eventmgr.web.forms import EmptyForm
+from eventmgr.web.numbers import page_number
 from eventmgr.writeups import feed, service
 from eventmgr.writeups.forms import GuestReplyForm, WriteUpForm
 from eventmgr.writeups.models import WriteUp

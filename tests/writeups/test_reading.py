@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 
 import feedparser
 import pytest
@@ -114,3 +115,19 @@ def test_query_counts_do_not_depend_on_the_number_of_write_ups(
     for number in range(1, 15):
         make_writeup(slug=f"w-{number}", author_id=make_user().id)
     assert measure() == small
+
+
+def test_control_characters_in_a_write_up_never_break_the_feed(public_client, make_writeup):
+    # Stored before any form refused them, or typed into a multi-line body: XML 1.0 cannot hold
+    # them at all, and one of them made the whole feed unparseable for every reader.
+    make_writeup(slug="controls", title="Bell\x07 and\x1b escape \ufffe title",
+                 body="Form\x0cfeed and vertical\x0btab and \x01 start")  # fmt: skip
+    response = public_client.get("/writeups.atom")
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.get_data())  # noqa: S314 (our own feed)
+    entry = root.find("{http://www.w3.org/2005/Atom}entry")
+    assert entry.findtext("{http://www.w3.org/2005/Atom}title") == "Bell and escape  title"
+    content = entry.findtext("{http://www.w3.org/2005/Atom}content")
+    assert "Formfeed and verticaltab and  start" in content
+    parsed = feedparser.parse(response.get_data())
+    assert not parsed.bozo, parsed.get("bozo_exception")
