@@ -115,6 +115,8 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     "/comments/<int:comment_id>/<any(approve, reject, spam):decision>": {
         "actor": "organiser", "params": {"comment_id": "guest_pending"}, "valid": {"reason": ""},
         "extra": ["reason"]},
+    "/writeups/<slug>/<any(lock, unlock):change>": {
+        "actor": "organiser", "params": {"slug": "writeup_slug"}, "valid": {"reason": "calm down"}},
     "/writeups/new": {"actor": "organiser", "valid": {"title": "T", "slug": "t-one", "body": "b"}},
     "/writeups/<slug>/edit": {"actor": "organiser", "params": {"slug": "writeup_slug"},
                               "valid": {"title": "T", "slug": "what-we-learnt", "body": "b"}},
@@ -302,7 +304,8 @@ GROUPS = {
                    "/comments/<int:comment_id>/<any(hide, restore):change>",
                    "/comments/<int:comment_id>/<any(approve, reject, spam):decision>"],
     "writeups": ["/writeups/new", "/writeups/<slug>/edit", "/writeups/<slug>",
-                 "/writeups/<slug>/comments/<int:comment_id>/reply"],
+                 "/writeups/<slug>/comments/<int:comment_id>/reply",
+                 "/writeups/<slug>/<any(lock, unlock):change>"],
 }  # fmt: skip
 
 
