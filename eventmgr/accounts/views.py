@@ -163,18 +163,18 @@ def _account_key() -> str:
     return "account:" + _address_digest(request.form.get("email", ""))
 
 
-#: Refusals of the limits below; each names how long to wait, in minutes.
+#: Refusals of the limits below; each says how long to wait (see _wait_words).
 SIGNUP_LIMITED_MESSAGE = (
     "Too many accounts have been created from your network recently. "
-    "Please try again in {minutes} minutes."
+    "Please try again in {wait}."
 )
 CONFIRMATION_LIMITED_MESSAGE = (
     "We have sent several confirmation links to this address recently. Check your inbox (and "
-    "spam folder) for the latest one, or ask again in {minutes} minutes."
+    "spam folder) for the latest one, or ask again in {wait}."
 )
 SIGN_IN_LINK_LIMITED_MESSAGE = (
     "Several sign-in links have been asked for this address recently. Check your inbox (and spam "
-    "folder) for the latest one, or ask again in {minutes} minutes."
+    "folder) for the latest one, or ask again in {wait}."
 )
 
 
@@ -184,9 +184,15 @@ def _count(setting: str, scope: str, key: str) -> int:
     return limiter.count(current_app.config[setting], scope, key)
 
 
+def _wait_words(seconds: int) -> str:
+    """A wait in whole minutes, rounded up, as words: "1 minute", "12 minutes"."""
+    minutes = max(-(-seconds // 60), 1)
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def _limited(template: str, form: FlaskForm, message: str, wait: int, **context: Any):
     """The form again, as sent, with `message` beside its email field: a 429 with Retry-After."""
-    form.email.errors.append(message.format(minutes=max(wait // 60, 1)))
+    form.email.errors.append(message.format(wait=_wait_words(wait)))
     response = make_response(render_template(template, form=form, **context), 429)
     response.headers["Retry-After"] = str(wait)
     return response
@@ -471,7 +477,7 @@ def resend_confirmation() -> ResponseReturnValue:
         flash("Your email address is already confirmed.", "info")
     elif wait := _count_confirmation_email(user.email):
         response = make_response(
-            render_error(429, CONFIRMATION_LIMITED_MESSAGE.format(minutes=max(wait // 60, 1)))
+            render_error(429, CONFIRMATION_LIMITED_MESSAGE.format(wait=_wait_words(wait)))
         )
         response.headers["Retry-After"] = str(wait)
         return response

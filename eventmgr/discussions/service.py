@@ -499,7 +499,7 @@ def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None
 #: The window COMMENTS_PER_MINUTE (and COMMENTS_PER_MINUTE_MODERATOR) counts comments in.
 POSTING_RATE_WINDOW = timedelta(minutes=1)
 POSTING_RATE_MESSAGE = (
-    "You have posted {count} comments in the last minute, as many as anyone may. "
+    "You have posted {count} comments in the last minute, the most allowed. "
     "Please wait a minute, then send this one again (your text is kept below)."
 )
 

@@ -208,3 +208,49 @@ def test_sign_in_links_to_one_address_are_limited_across_workers_and_addresses(s
     assert sorted(statuses) == [302] * 5 + [429] * 25
     assert emails_to(server, "linked@example.org", "sign_in_link") == 5
     assert len(server.worker_pids_for("/account/login/link")) >= 2
+
+
+SIGN_IN_PATH = re.compile(r"https?://[^/\s]+(/account/login/link/\S+)")
+
+
+def test_a_sign_in_link_used_from_eight_browsers_at_once_signs_in_one(server):
+    sign_up(server, SimpleCookie(), "once@example.org", "198.51.100.6")
+    cookies = SimpleCookie()
+    status, html = server.request("GET", "/account/login/link", client_ip="198.51.100.7",
+                                  cookies=cookies)  # fmt: skip
+    form = {"email": "once@example.org", "csrf_token": CSRF_FIELD.search(html)[1]}
+    assert server.request("POST", "/account/login/link", client_ip="198.51.100.7",
+                          cookies=cookies, form=form)[0] == 302  # fmt: skip
+    engine = create_engine(server.database_url)
+    try:
+        with engine.connect() as connection:
+            body = connection.execute(text(
+                "SELECT text_body FROM outbox_messages WHERE to_address = 'once@example.org'"
+                " AND kind = 'sign_in_link'"
+            )).scalar_one()  # fmt: skip
+            count_sessions = text(
+                "SELECT count(*) FROM user_sessions JOIN users ON users.id = user_sessions.user_id"
+                " WHERE users.email = 'once@example.org'"
+            )
+            sessions_before = connection.execute(count_sessions).scalar_one()
+        path = SIGN_IN_PATH.search(body)[1]
+        browsers = []
+        for number in range(8):
+            jar = SimpleCookie()
+            status, html = server.request("GET", path, client_ip=f"10.4.0.{number + 1}",
+                                          cookies=jar)  # fmt: skip
+            assert status == 200
+            browsers.append((jar, {"csrf_token": CSRF_FIELD.search(html)[1]}))
+
+        def use(number: int) -> str:
+            jar, token = browsers[number]
+            return request(server.port, "POST", path, cookies=jar, form=token, timeout=30,
+                           headers={"X-Forwarded-For": f"10.4.0.{number + 1}"})[1]  # fmt: skip
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            locations = list(pool.map(use, range(8)))
+        assert sorted(locations) == ["/"] + ["/account/login/link"] * 7
+        with engine.connect() as connection:
+            assert connection.execute(count_sessions).scalar_one() == sessions_before + 1
+    finally:
+        engine.dispose()
