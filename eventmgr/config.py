@@ -98,6 +98,19 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "EMAIL_CONFIRMATION_MAX_AGE": int(
             environ.get("EMAIL_CONFIRMATION_MAX_AGE", "") or str(7 * 86400)
         ),
+        # One-time sign-in links ("Email me a sign-in link"), which work while a log-in lock holds.
+        "SIGN_IN_LINK_MAX_AGE": int(environ.get("SIGN_IN_LINK_MAX_AGE", "") or "900"),
+        # Comments a member (or an organiser) may post per minute, counted in the database so the
+        # limit holds across workers; 0 switches it off (the default under APP_ENV=testing only).
+        "COMMENTS_PER_MINUTE": int(
+            environ.get("COMMENTS_PER_MINUTE", "") or ("0" if app_env == "testing" else "5")
+        ),
+        "COMMENTS_PER_MINUTE_MODERATOR": int(
+            environ.get("COMMENTS_PER_MINUTE_MODERATOR", "")
+            or ("0" if app_env == "testing" else "30")
+        ),
+        # Reply emails to one member: at most one per this many minutes, listing every reply since.
+        "REPLY_EMAIL_WINDOW_MINUTES": int(environ.get("REPLY_EMAIL_WINDOW_MINUTES", "") or "10"),
         **ratelimit_config(environ, app_env=app_env),
         # Argon2id cost; RFC 9106's second recommended option. Tests lower it to stay fast.
         "ARGON2_TIME_COST": int(environ.get("ARGON2_TIME_COST", "3")),
@@ -127,6 +140,17 @@ def ratelimit_config(environ: Mapping[str, str], *, app_env: str) -> dict[str, A
             "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", ""
         )
         or "100 per hour",
+        # Sign-ups per client address; emails per recipient address (however many clients ask):
+        # confirmation links (sign-up and "send it again" share the count) and sign-in links.
+        "RATELIMIT_SIGNUP_PER_IP": environ.get("RATELIMIT_SIGNUP_PER_IP", "") or "10 per hour",
+        "RATELIMIT_CONFIRMATION_PER_RECIPIENT": environ.get(
+            "RATELIMIT_CONFIRMATION_PER_RECIPIENT", ""
+        )
+        or "3 per hour",
+        "RATELIMIT_SIGN_IN_LINK_PER_RECIPIENT": environ.get(
+            "RATELIMIT_SIGN_IN_LINK_PER_RECIPIENT", ""
+        )
+        or "5 per hour",
     }
 
 

@@ -186,6 +186,16 @@ class PasswordResetRequestForm(FlaskForm):
     email = email_field()
 
 
+class SignInLinkRequestForm(FlaskForm):
+    """The address to send a one-time sign-in link to."""
+
+    email = email_field()
+
+
+class SignInLinkForm(FlaskForm):
+    """The button that spends a sign-in link (a POST, so mail scanners opening it spend nothing)."""
+
+
 class PasswordResetForm(FlaskForm):
     """A new password, chosen from a reset link."""
 

@@ -60,6 +60,9 @@ class User(UserMixin, db.Model):
     #: When the member followed the link in their confirmation email; None until then. Accounts
     #: made by an admin (`flask users create`) or the demo are confirmed when created.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The random value every outstanding sign-in link of this user carries; replaced (None) when
+    #: one of them is used, or the password changes, so each link works once. None: no link out.
+    sign_in_nonce: Mapped[str | None] = mapped_column(String(32), default=None)
     #: Where the user is signed in: one row per login (browser or device).
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

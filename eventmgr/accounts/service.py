@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -441,6 +443,7 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
         new_password, field="new_password", email=user.email, display_name=user.display_name
     )
     user.password_hash = passwords.hash_password(new_password)
+    user.sign_in_nonce = None
     end_all_sessions(user)
 
 
@@ -449,6 +452,7 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
 #: itsdangerous salts: a token made for one purpose is never accepted for another.
 PASSWORD_RESET_SALT = "accounts.password-reset"  # noqa: S105 (a salt naming a purpose)  # nosec B105: a salt naming a purpose, not a secret
 EMAIL_CONFIRMATION_SALT = "accounts.email-confirmation"
+SIGN_IN_LINK_SALT = "accounts.sign-in-link"
 
 
 def sign_up(*, email: str, display_name: str, password: str, organisation: str = "") -> User:
@@ -539,6 +543,7 @@ def reset_password(user: User, new_password: str) -> None:
         new_password, field="password", email=user.email, display_name=user.display_name
     )
     user.password_hash = passwords.hash_password(new_password)
+    user.sign_in_nonce = None
     end_all_sessions(user)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
@@ -581,6 +586,85 @@ def confirm_email(token: str, *, now: datetime | None = None) -> User | None:
     user = db.session.get(User, payload["user"])
     if user is None or not user.active or payload.get("email") != user.email:
         return None
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now or utcnow()
+        db.session.flush()
+    return user
+
+
+# One-time sign-in links ----------------------------------------------------------------------------
+#
+# A member who can read their email can get in without the password: this is what lets them in
+# while the per-account log-in failure limit (which anyone can trip by typing their address) holds.
+# Every link carries the user's sign_in_nonce; using one clears it, so each link works once, and
+# all links sent before it stop working too.
+
+
+def sign_in_link_valid_minutes() -> int:
+    """How many minutes a sign-in link works (SIGN_IN_LINK_MAX_AGE, at least 1)."""
+    return max(current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60, 1)
+
+
+def sign_in_link_token(user: User) -> str:
+    """A signed token for a one-time sign-in link of `user`; gives the user a nonce if they have
+    none (links sent earlier and still unused keep working); flushes."""
+    if not user.sign_in_nonce:
+        user.sign_in_nonce = secrets.token_urlsafe(16)
+        db.session.flush()
+    return _serializer(SIGN_IN_LINK_SALT).dumps({"user": user.id, "nonce": user.sign_in_nonce})
+
+
+def request_sign_in_link(email: str) -> None:
+    """Email a one-time sign-in link to the active account with this address, if there is one;
+    flushes. Says nothing about whether there was (no account enumeration)."""
+    user = get_user_by_email(email)
+    if user is None or not user.active:
+        return
+    mail_service.queue_email(
+        kind="sign_in_link",
+        to=user.email,
+        subject=f"Your sign-in link for {current_app.config['SITE_NAME']}",
+        template="sign_in_link",
+        context={
+            "user": user,
+            "sign_in_url": external_url("accounts.sign_in_link", token=sign_in_link_token(user)),
+            "valid_minutes": sign_in_link_valid_minutes(),
+        },
+    )
+
+
+def user_for_sign_in_link(token: str, *, now: datetime | None = None) -> User | None:
+    """The active user a sign-in token was made for, if it is genuine, recent and still unused."""
+    payload = _loads(
+        SIGN_IN_LINK_SALT, token, max_age=current_app.config["SIGN_IN_LINK_MAX_AGE"], now=now
+    )
+    if payload is None or not isinstance(payload.get("user"), int):
+        return None
+    nonce = payload.get("nonce")
+    user = db.session.get(User, payload["user"])
+    if user is None or not user.active or not user.sign_in_nonce or not isinstance(nonce, str):
+        return None
+    if not hmac.compare_digest(user.sign_in_nonce, nonce):
+        return None
+    return user
+
+
+def use_sign_in_link(token: str, *, now: datetime | None = None) -> User | None:
+    """Spend a sign-in link: its user, whose links all stop working, with the address confirmed
+    (the link was emailed to it); None if the token is not valid or was used, even a moment ago
+    by a parallel request (a compare-and-set on the nonce); flushes. The caller starts the session."""
+    user = user_for_sign_in_link(token, now=now)
+    if user is None:
+        return None
+    spent = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.sign_in_nonce == user.sign_in_nonce)
+        .values(sign_in_nonce=None)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        return None
+    set_committed_value(user, "sign_in_nonce", None)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now or utcnow()
         db.session.flush()

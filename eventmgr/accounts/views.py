@@ -14,6 +14,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -21,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.config import COOKIE_NAME
 from flask_wtf import FlaskForm
@@ -34,12 +36,15 @@ from eventmgr.accounts.forms import (
     ProfileForm,
     ResendConfirmationForm,
     RoleForm,
+    SignInLinkForm,
+    SignInLinkRequestForm,
     SignOutSessionForm,
     SignupForm,
 )
 from eventmgr.accounts.models import User
 from eventmgr.database import utcnow
 from eventmgr.extensions import db, limiter
+from eventmgr.web.errors import render_error
 from eventmgr.web.numbers import MAX_PAGE, page_number, parse_number
 from eventmgr.web.redirects import safe_next_url
 
@@ -149,10 +154,61 @@ def _login_failures_per_account_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT"]
 
 
+def _address_digest(email: str) -> str:
+    """An address as rate limits count it: normalised, then digested, so no address sits in Redis."""
+    return hashlib.sha256(service.normalise_email(email).encode()).hexdigest()
+
+
 def _account_key() -> str:
-    """The rate-limit key of the account a form names: a digest, so no address sits in Redis."""
-    email = service.normalise_email(request.form.get("email", ""))
-    return "account:" + hashlib.sha256(email.encode()).hexdigest()
+    """The rate-limit key of the account a form names."""
+    return "account:" + _address_digest(request.form.get("email", ""))
+
+
+#: Refusals of the limits below; each says how long to wait (see _wait_words).
+SIGNUP_LIMITED_MESSAGE = (
+    "Too many accounts have been created from your network recently. "
+    "Please try again in {wait}."
+)
+CONFIRMATION_LIMITED_MESSAGE = (
+    "We have sent several confirmation links to this address recently. Check your inbox (and "
+    "spam folder) for the latest one, or ask again in {wait}."
+)
+SIGN_IN_LINK_LIMITED_MESSAGE = (
+    "Several sign-in links have been asked for this address recently. Check your inbox (and spam "
+    "folder) for the latest one, or ask again in {wait}."
+)
+
+
+def _count(setting: str, scope: str, key: str) -> int:
+    """Count one use of the limit a RATELIMIT_* setting names, for `key`; 0 if allowed, else the
+    seconds to wait (see AppLimiter.count)."""
+    return limiter.count(current_app.config[setting], scope, key)
+
+
+def _wait_words(seconds: int) -> str:
+    """A wait in whole minutes, rounded up, as words: "1 minute", "12 minutes"."""
+    minutes = max(-(-seconds // 60), 1)
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _limited(template: str, form: FlaskForm, message: str, wait: int, **context: Any):
+    """The form again, as sent, with `message` beside its email field: a 429 with Retry-After."""
+    form.email.errors.append(message.format(wait=_wait_words(wait)))
+    response = make_response(render_template(template, form=form, **context), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _count_confirmation_email(email: str) -> int:
+    """Count a confirmation email to `email` against RATELIMIT_CONFIRMATION_PER_RECIPIENT."""
+    return _count("RATELIMIT_CONFIRMATION_PER_RECIPIENT", "confirmation", _address_digest(email))
+
+
+def _account_locked(limit: RequestLimit) -> Any:
+    """The log-in page when the failures limit of the address typed holds: the form (address kept)
+    with the way in that does not need the password, a one-time sign-in link, put first."""
+    form = LoginForm()
+    return make_response(render_template("accounts/login.html", form=form, locked=True), 429)
 
 
 def _login_failed(response: Any) -> bool:
@@ -177,6 +233,9 @@ def signup() -> ResponseReturnValue:
     if not form.is_submitted():
         form.next.data = safe_next_url(request.args.get("next")) or ""
     if form.validate_on_submit():
+        wait = _count("RATELIMIT_SIGNUP_PER_IP", "signup", request.remote_addr or "")
+        if wait:
+            return _limited("accounts/signup.html", form, SIGNUP_LIMITED_MESSAGE, wait)
         try:
             user = service.sign_up(
                 email=form.email.data,
@@ -187,6 +246,10 @@ def signup() -> ResponseReturnValue:
         except service.AccountError as error:
             _show_error(form, error)
         else:
+            wait = _count_confirmation_email(user.email)
+            if wait:
+                db.session.rollback()
+                return _limited("accounts/signup.html", form, CONFIRMATION_LIMITED_MESSAGE, wait)
             _start_session(user, remember=False)
             db.session.commit()
             flash(
@@ -205,6 +268,7 @@ def signup() -> ResponseReturnValue:
     methods=["POST"],
     key_func=_account_key,
     deduct_when=_login_failed,
+    on_breach=_account_locked,
 )
 def login() -> ResponseReturnValue:
     """Log in with email and password, then go back to the local `next` page if one was given."""
@@ -384,11 +448,16 @@ def reset_password(token: str) -> ResponseReturnValue:
         except service.AccountError as error:
             _show_error(form, error)
         else:
+            # The link proved control of the address: log in, even while the log-in failures
+            # limit holds for it (anyone can trip that by typing the address).
+            _start_session(user, remember=False)
             db.session.commit()
-            session.clear()
-            logout_user()
-            flash("Your password has been changed. Log in with your new password.", "success")
-            return redirect(url_for("accounts.login"))
+            flash(
+                "Your password has been changed and you are logged in. "
+                "Other devices have been logged out.",
+                "success",
+            )
+            return redirect(url_for("events.home"))
     return render_template("accounts/reset_password.html", form=form, token=token)
 
 
@@ -415,11 +484,70 @@ def resend_confirmation() -> ResponseReturnValue:
         abort(400)
     if user.email_confirmed:
         flash("Your email address is already confirmed.", "info")
+    elif wait := _count_confirmation_email(user.email):
+        response = make_response(
+            render_error(429, CONFIRMATION_LIMITED_MESSAGE.format(wait=_wait_words(wait)))
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     else:
         service.send_confirmation_email(user)
         db.session.commit()
         flash(f"We have sent a new confirmation link to {user.email}.", "success")
     return redirect(safe_next_url(request.form.get("next")) or url_for("accounts.account"))
+
+
+SIGN_IN_LINK_SENT_MESSAGE = (
+    "If an account uses that address, we have emailed it a sign-in link. "
+    "The link works once, within {minutes} minutes."
+)
+SIGN_IN_LINK_INVALID_MESSAGE = (
+    "This sign-in link has expired or has already been used. Ask for a new one."
+)
+
+
+@bp.route("/login/link", methods=["GET", "POST"])
+@limiter.limit(_login_per_ip_limit, methods=["POST"])
+def request_sign_in_link() -> ResponseReturnValue:
+    """Ask for a one-time sign-in link; the answer is the same whether or not the address has an
+    account, and so is the per-recipient limit, which counts every request for an address."""
+    if current_user.is_authenticated:
+        return redirect(url_for("events.home"))
+    form = SignInLinkRequestForm()
+    if form.validate_on_submit():
+        wait = _count(
+            "RATELIMIT_SIGN_IN_LINK_PER_RECIPIENT", "sign-in-link", _address_digest(form.email.data)
+        )
+        if wait:
+            return _limited(
+                "accounts/sign_in_link_request.html", form, SIGN_IN_LINK_LIMITED_MESSAGE, wait
+            )
+        service.request_sign_in_link(form.email.data)
+        db.session.commit()
+        minutes = service.sign_in_link_valid_minutes()
+        flash(SIGN_IN_LINK_SENT_MESSAGE.format(minutes=minutes), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/sign_in_link_request.html", form=form)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+def sign_in_link(token: str) -> ResponseReturnValue:
+    """Follow an emailed sign-in link: a button (so that mail scanners opening the link spend
+    nothing) that logs in on a new device session and spends the link."""
+    if service.user_for_sign_in_link(token) is None:
+        flash(SIGN_IN_LINK_INVALID_MESSAGE, "error")
+        return redirect(url_for("accounts.request_sign_in_link"))
+    form = SignInLinkForm()
+    if form.validate_on_submit():
+        user = service.use_sign_in_link(token)
+        if user is None:
+            flash(SIGN_IN_LINK_INVALID_MESSAGE, "error")
+            return redirect(url_for("accounts.request_sign_in_link"))
+        _start_session(user, remember=False)
+        db.session.commit()
+        flash(f"Welcome back, {user.display_name}.", "success")
+        return redirect(url_for("events.home"))
+    return render_template("accounts/sign_in_link.html", form=form, token=token)
 
 
 def _role_form_prefix(user: User) -> str:

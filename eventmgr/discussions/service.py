@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -497,6 +497,7 @@ def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None
         if refusal:
             raise NotAllowed(refusal)
     text = checked_body(body)
+    check_posting_rate(author)
     if thread is None:
         thread = get_or_create_thread(topic)
 
@@ -512,6 +513,51 @@ def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None
     )
     _store(comment, parent=parent, now=now)
     return comment
+
+
+# Members' posting rate ---------------------------------------------------------------------------
+
+#: The window COMMENTS_PER_MINUTE (and COMMENTS_PER_MINUTE_MODERATOR) counts comments in.
+POSTING_RATE_WINDOW = timedelta(minutes=1)
+POSTING_RATE_MESSAGE = (
+    "You have posted {count} comments in the last minute, the most allowed. "
+    "Please wait a minute, then send this one again (your text is kept below)."
+)
+
+
+def posting_allowance(author: User) -> int:
+    """How many comments `author` may post per POSTING_RATE_WINDOW; 0 means no limit."""
+    setting = "COMMENTS_PER_MINUTE_MODERATOR" if can_moderate(author) else "COMMENTS_PER_MINUTE"
+    return current_app.config.get(setting, 0)
+
+
+def check_posting_rate(author: User, *, now: datetime | None = None) -> None:
+    """Raise DiscussionError (field "body") if `author` has already posted their allowance of
+    comments in the last minute; otherwise hold the author's lock until the transaction ends.
+
+    Counted in the database, so the limit holds across workers. The lock, a write to the author's
+    row, makes two posts by one author take turns at the count: PostgreSQL locks just that row
+    (a column outside every key, so rows pointing at the user are not held up); SQLite's single
+    write lock, taken by this first write of the transaction, is database-wide. The second post
+    then counts the first, which PostgreSQL's READ COMMITTED shows it once committed.
+    """
+    allowance = posting_allowance(author)
+    if not allowance:
+        return
+    db.session.execute(
+        update(User)
+        .where(User.id == author.id)
+        .values(notify_replies=User.notify_replies)
+        .execution_options(synchronize_session=False)
+    )
+    since = (now or utcnow()) - POSTING_RATE_WINDOW
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.author_id == author.id, Comment.created_at > since)
+    )
+    if recent >= allowance:
+        raise DiscussionError(POSTING_RATE_MESSAGE.format(count=recent), field="body")
 
 
 def _store(comment: Comment, *, parent: Comment | None, now: datetime) -> None:

@@ -36,6 +36,10 @@ class OutboxMessage(db.Model):
     #: When the worker may next try; pushed back after each failure (backoff).
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Names the email that gathers several events for one recipient while it waits to be sent
+    #: (e.g. "comment-reply:42" for replies to member 42), and what it holds (e.g. comment ids).
+    group_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    group_items: Mapped[list | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} to {self.to_address!r}>"

@@ -15,7 +15,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from eventmgr.database import utcnow
 from eventmgr.extensions import db
@@ -88,11 +88,16 @@ def queue_email(
     context: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     attachments: Sequence[Attachment] = (),
+    group_key: str | None = None,
+    group_items: Sequence[Any] | None = None,
+    send_at: datetime | None = None,
 ) -> OutboxMessage:
     """Add one email to the outbox in the current transaction; flushes, never commits.
 
     The subject is made one line and cut to fit its column, header values made one line, so a
     long or multi-line title can never make the row unstorable or the email unbuildable.
+    `group_key` and `group_items` mark an email that later events may add to while it waits (see
+    open_group_email); `send_at` holds it back until then (default: due at once).
     """
     text, html = render_bodies(template, context or {})
     message = OutboxMessage(
@@ -104,10 +109,59 @@ def queue_email(
         headers={name: header_text(value) for name, value in (headers or {}).items()},
         attachments=[attachment.as_json() for attachment in attachments],
         message_id=make_msgid(domain=site_host()),
+        group_key=group_key,
+        group_items=list(group_items) if group_items is not None else None,
+        next_attempt_at=send_at or utcnow(),
     )
     db.session.add(message)
     db.session.flush()
     return message
+
+
+# Emails that gather several events for one recipient ------------------------------------------------
+#
+# The caller serialises the events of one group (a lock held until its transaction ends), then
+# either adds to the group's open email or queues a new one. An email is open until the worker
+# first tries it: the worker claims rows with FOR UPDATE SKIP LOCKED, and so does
+# open_group_email, so a row being sent is never changed and is simply not open any more.
+
+
+def open_group_email(group_key: str) -> OutboxMessage | None:
+    """The group's email that has not been tried yet, locked until the transaction ends; None if
+    there is none, or if the worker holds it at this moment (it is being sent). Flushes nothing."""
+    return db.session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.group_key == group_key,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.attempts == 0,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def last_group_email_at(group_key: str) -> datetime | None:
+    """When the group's newest email was queued, or None if it has none."""
+    return db.session.scalar(
+        select(func.max(OutboxMessage.created_at)).where(OutboxMessage.group_key == group_key)
+    )
+
+
+def rewrite_email(
+    message: OutboxMessage,
+    *,
+    subject: str,
+    template: str,
+    context: Mapping[str, Any],
+    group_items: Sequence[Any],
+) -> None:
+    """Give a waiting email (from open_group_email) a new subject, bodies and items; flushes."""
+    message.subject = fit_subject(subject)
+    message.text_body, message.html_body = render_bodies(template, context)
+    message.group_items = list(group_items)
+    db.session.flush()
 
 
 # Delivery ------------------------------------------------------------------------------------------

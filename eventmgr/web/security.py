@@ -75,9 +75,12 @@ class PrivateCookieSessionInterface(SecureCookieSessionInterface):
 
 
 def handle_rate_limited(error: RateLimitExceeded):
-    """A 429 on the friendly error page; the limiter adds Retry-After to the response afterwards."""
+    """A 429 on the friendly error page, or the page a limit's on_breach made (the log-in form of
+    a locked account); the limiter adds Retry-After to the response afterwards."""
     from eventmgr.web.errors import render_error
 
+    if error.response is not None:
+        return error.response
     return render_error(429, RATE_LIMITED_MESSAGE)
 
 

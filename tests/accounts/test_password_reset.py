@@ -67,7 +67,10 @@ def test_reset_link_sets_a_new_password_once(client, make_user, outbox, log_in):
     assert client.get(path).status_code == 200
     response = choose(client, path)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/account/login"
+    # The link proved control of the address, so the reset also logs in (issue 11, item 4).
+    assert response.headers["Location"] == "/"
+    assert client.get("/account/").status_code == 200
+    client.post("/account/logout")
     assert log_in("ann@example.org", DEFAULT_PASSWORD).status_code == 200
     assert log_in("ann@example.org", NEW_PASSWORD).status_code == 302
     # Used once: the password hash it was bound to has changed.

@@ -67,10 +67,12 @@ class Server:
 
 
 @contextmanager
-def serving(tmp_path: Path, name: str, wsgi_app: str = "app:app") -> Iterator[Server]:
-    """Migrate a fresh database named after `name`, then serve `wsgi_app` on it with gunicorn."""
+def serving(tmp_path: Path, name: str, wsgi_app: str = "app:app", **settings: str
+            ) -> Iterator[Server]:  # fmt: skip
+    """Migrate a fresh database named after `name`, then serve `wsgi_app` on it with gunicorn,
+    with extra environment `settings` (e.g. COMMENTS_PER_MINUTE="3")."""
     database_url = fresh_database_url(tmp_path, name)
-    env = server_environment(database_url, tmp_path / "instance")
+    env = server_environment(database_url, tmp_path / "instance", **settings)
     flask_command(env, "db", "upgrade")
     try:
         with gunicorn(env, tmp_path / "gunicorn.log", workers=WORKERS,
