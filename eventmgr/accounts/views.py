@@ -166,8 +166,7 @@ def _account_key() -> str:
 
 #: Refusals of the limits below; each says how long to wait (see _wait_words).
 SIGNUP_LIMITED_MESSAGE = (
-    "Too many accounts have been created from your network recently. "
-    "Please try again in {wait}."
+    "Too many accounts have been created from your network recently. Please try again in {wait}."
 )
 CONFIRMATION_LIMITED_MESSAGE = (
     "We have sent several confirmation links to this address recently. Check your inbox (and "
