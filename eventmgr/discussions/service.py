@@ -76,6 +76,14 @@ class AlreadyDone(DiscussionError):
     was changed again (a view says so and carries on as if it had succeeded)."""
 
 
+class RepeatedComment(AlreadyDone):
+    """The author posted this very comment a moment ago (a double click); `comment` is that one."""
+
+    def __init__(self, comment: Comment) -> None:
+        super().__init__(REPEATED_MESSAGE)
+        self.comment = comment
+
+
 @dataclass(frozen=True)
 class Topic:
     """What a thread is about: a meeting's key question, the meeting as a whole, or a write-up."""
@@ -498,10 +506,9 @@ def add_comment(topic: Topic, author: User, body: str, *, parent: Comment | None
             raise NotAllowed(refusal)
     text = checked_body(body)
     check_posting_rate(author)
-    if thread is None:
-        thread = get_or_create_thread(topic)
-
+    thread = get_or_create_thread(topic)
     now = utcnow()
+    check_not_repeated(author, thread, parent, text, now=now)
     comment = Comment(
         thread=thread,
         author=author,
@@ -532,8 +539,8 @@ def posting_allowance(author: User) -> int:
 
 
 def check_posting_rate(author: User, *, now: datetime | None = None) -> None:
-    """Raise DiscussionError (field "body") if `author` has already posted their allowance of
-    comments in the last minute; otherwise hold the author's lock until the transaction ends.
+    """Hold the author's lock until the transaction ends, then raise DiscussionError (field
+    "body") if `author` has already posted their allowance of comments in the last minute.
 
     Counted in the database, so the limit holds across workers. The lock, a write to the author's
     row, makes two posts by one author take turns at the count: PostgreSQL locks just that row
@@ -541,15 +548,15 @@ def check_posting_rate(author: User, *, now: datetime | None = None) -> None:
     write lock, taken by this first write of the transaction, is database-wide. The second post
     then counts the first, which PostgreSQL's READ COMMITTED shows it once committed.
     """
-    allowance = posting_allowance(author)
-    if not allowance:
-        return
     db.session.execute(
         update(User)
         .where(User.id == author.id)
         .values(notify_replies=User.notify_replies)
         .execution_options(synchronize_session=False)
     )
+    allowance = posting_allowance(author)
+    if not allowance:
+        return
     since = (now or utcnow()) - POSTING_RATE_WINDOW
     recent = db.session.scalar(
         select(func.count())
@@ -558,6 +565,36 @@ def check_posting_rate(author: User, *, now: datetime | None = None) -> None:
     )
     if recent >= allowance:
         raise DiscussionError(POSTING_RATE_MESSAGE.format(count=recent), field="body")
+
+
+#: A comment the author posted this recently, with the same text in the same place, is the same
+#: comment sent twice (a double click, a reload that posts again), not a new one.
+REPEAT_WINDOW = timedelta(minutes=2)
+REPEATED_MESSAGE = "You posted this comment a moment ago; it is shown once."
+
+
+def check_not_repeated(
+    author: User, thread: Thread, parent: Comment | None, text: str, *, now: datetime
+) -> None:
+    """Raise RepeatedComment if `author` posted `text` in `thread` (under `parent`) within
+    REPEAT_WINDOW. The caller holds the author's lock (check_posting_rate), so of two copies sent
+    at once the second sees the first."""
+    statement = (
+        select(Comment)
+        .where(
+            Comment.author_id == author.id,
+            Comment.thread_id == thread.id,
+            Comment.parent_id == parent.id if parent is not None else Comment.parent_id.is_(None),
+            Comment.created_at > now - REPEAT_WINDOW,
+            Comment.body == text,
+            Comment.status != CommentStatus.DELETED,
+        )
+        .order_by(Comment.id)
+        .limit(1)
+    )
+    earlier = db.session.scalar(statement)
+    if earlier is not None:
+        raise RepeatedComment(earlier)
 
 
 def _store(comment: Comment, *, parent: Comment | None, now: datetime) -> None:

@@ -120,6 +120,12 @@ def discussion_url(slug: str, question_id: int | None = None, **values: Any) -> 
     return url_for("discussions.follow_up", slug=slug, **values)
 
 
+def shown_once(error: service.RepeatedComment) -> ResponseReturnValue:
+    """The same comment sent twice: nothing is added; show the one already posted."""
+    flash(str(error), "info")
+    return redirect(comment_location(error.comment))
+
+
 def comment_location(comment: Comment) -> str:
     """Where a comment is shown: its thread's page (oldest first) with the comment's anchor."""
     page = service.page_of(comment, current_user)
@@ -180,6 +186,8 @@ def show_thread(topic: service.Topic) -> ResponseReturnValue:
                 comment = service.add_comment(
                     topic, current_user._get_current_object(), form.body.data, parent=parent
                 )
+            except service.RepeatedComment as error:
+                return shown_once(error)
             except service.DiscussionError as error:
                 show_error(form, error)
             else:
@@ -284,6 +292,8 @@ def reply(comment_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             comment = service.add_comment(topic, user, form.body.data, parent=parent)
+        except service.RepeatedComment as error:
+            return shown_once(error)
         except service.DiscussionError as error:
             show_error(form, error)
         else:

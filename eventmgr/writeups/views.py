@@ -28,6 +28,7 @@ from eventmgr.discussions.views import (
     change_lock,
     comment_location,
     moderator_required,
+    shown_once,
     viewer_for,
 )
 from eventmgr.events import service as events_service
@@ -230,6 +231,9 @@ def post_reply(
                 token=form.started.data,
                 parent=parent,
             )
+    except discussions_service.RepeatedComment as error:
+        db.session.rollback()
+        return shown_once(error)
     except discussions_service.NotAllowed as error:
         db.session.rollback()
         if str(error) == discussions_service.CONFIRM_EMAIL_MESSAGE:

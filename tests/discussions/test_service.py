@@ -525,3 +525,24 @@ def test_losing_the_race_to_start_a_thread_asks_to_send_again(
     assert caught.value.field == "body"
     monkeypatch.undo()
     assert comment_count() == 1
+
+
+def test_the_same_comment_sent_twice_is_posted_once(db, meeting, attendee, post):
+    first = post(meeting, attendee, "Networks deliver when people meet.")
+    with pytest.raises(service.RepeatedComment) as caught:
+        service.add_comment(
+            topic_for(meeting), get_user(attendee), "Networks deliver when people meet."
+        )
+    assert caught.value.comment.id == first
+    db.session.rollback()
+    assert comment_count() == 1
+
+
+def test_new_words_a_reply_or_a_deleted_copy_are_not_repeats(db, meeting, attendee, post):
+    first = post(meeting, attendee, "Same words")
+    post(meeting, attendee, "Other words")
+    post(meeting, attendee, "Same words", parent=first)
+    service.delete_comment(db.session.get(Comment, first), get_user(attendee))
+    db.session.commit()
+    post(meeting, attendee, "Same words")
+    assert comment_count() == 4

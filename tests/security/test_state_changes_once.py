@@ -309,6 +309,22 @@ def test_eight_first_comments_at_once_start_one_thread_and_all_are_posted(server
     check_counter(server, thread.id)
 
 
+def test_a_comment_sent_by_eight_clicks_at_once_is_posted_once(server):
+    meeting = make_meeting(server)
+    member = logged_in(server, make_person(server)[1])
+    path = f"/events/{meeting['slug']}/questions/{meeting['question_id']}"
+    answers = clicking(member, path, body="Networks deliver when people meet.")
+    assert [a.status for a in answers] == [302] * PARALLEL, answers
+    assert sum(a.message == "Your comment has been posted." for a in answers) == 1, answers
+    assert sum("a moment ago" in a.message for a in answers) == PARALLEL - 1, answers
+    with server.app.app_context():
+        thread = db.session.scalar(
+            select(Thread).where(Thread.question_id == meeting["question_id"])
+        )
+        assert thread.comment_count == 1
+    check_counter(server, thread.id)
+
+
 def test_a_thread_locked_by_eight_moderators_at_once_is_locked_once(server, organisers):
     meeting = make_meeting(server)
     path = f"/events/{meeting['slug']}/questions/{meeting['question_id']}/lock"
