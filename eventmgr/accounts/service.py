@@ -25,7 +25,7 @@ from eventmgr.accounts.models import (
     hash_session_token,
     new_session_token,
 )
-from eventmgr.database import utcnow
+from eventmgr.database import lock_row, utcnow
 from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
 from eventmgr.web.urls import external_url
@@ -536,12 +536,24 @@ def request_password_reset(email: str) -> None:
     )
 
 
-def reset_password(user: User, new_password: str) -> None:
+#: The answer to the second of two uses of one reset link at the same moment.
+RESET_USED_MESSAGE = "This reset link has just been used. Log in with the new password."
+
+
+def reset_password(user: User, new_password: str, *, token: str | None = None) -> None:
     """Set a new password from a reset link; ends every session; confirms the address (the link
-    was emailed to it); flushes; raises AccountError (field "password")."""
+    was emailed to it); flushes; raises AccountError (field "password").
+
+    With the link's `token`, the user's row is locked and the token checked again on the row as
+    committed, so of two uses of one link at once (a double click) only the first changes anything.
+    """
     new_password = _checked_password(
         new_password, field="password", email=user.email, display_name=user.display_name
     )
+    if token is not None:
+        lock_row(db.session, user)
+        if user_for_password_reset(token) is not user:
+            raise AccountError(RESET_USED_MESSAGE, field="password")
     user.password_hash = passwords.hash_password(new_password)
     user.sign_in_nonce = None
     end_all_sessions(user)

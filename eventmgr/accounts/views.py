@@ -443,7 +443,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            service.reset_password(user, form.password.data)
+            service.reset_password(user, form.password.data, token=token)
         except service.AccountError as error:
             _show_error(form, error)
         else:
