@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -26,6 +25,7 @@ from eventmgr.accounts.models import (
 from eventmgr.database import utcnow
 from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
+from eventmgr.web import addresses
 from eventmgr.web.urls import external_url
 
 #: Limits shared by the forms and these rules; the first three are the users table's column sizes.
@@ -56,8 +56,9 @@ class AccountError(ValueError):
 
 
 def normalise_email(email: str) -> str:
-    """The form emails are stored and compared in: trimmed and lower-cased."""
-    return email.strip().lower()
+    """The form emails are stored and compared in: trimmed, NFC, lower-cased, the domain in IDNA
+    A-labels (see eventmgr.web.addresses, which the guests' comments share)."""
+    return addresses.normalise_email(email)
 
 
 def _checked_email(email: str) -> str:
@@ -67,12 +68,8 @@ def _checked_email(email: str) -> str:
         raise AccountError(
             f"Email addresses can be at most {EMAIL_MAX_LENGTH} characters.", field="email"
         )
-    try:
-        validate_email(normalised, check_deliverability=False)
-    except EmailNotValidError:
-        raise AccountError(
-            "Enter a valid email address, like name@example.org.", field="email"
-        ) from None
+    if not addresses.is_valid_email(normalised):
+        raise AccountError("Enter a valid email address, like name@example.org.", field="email")
     return normalised
 
 

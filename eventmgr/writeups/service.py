@@ -432,10 +432,12 @@ def add_guest_reply(
     token: str | None,
     parent: Comment | None = None,
     now: float | None = None,
+    proven: Sequence[int] = (),
 ) -> Comment:
     """A guest's comment (or reply to the published comment `parent`) after the spam checks
     (honeypot, fill time, flood, links); flushes; raises WriteUpError or DiscussionError with a
-    safe message; nothing saved when refused (the caller rolls back, which also ends the lock)."""
+    safe message; nothing saved when refused (the caller rolls back, which also ends the lock).
+    `proven`: the guest mailboxes this browser confirmed (see discussions_service.proven_guests)."""
     if not writeup.is_published:
         raise discussions_service.NotAllowed(discussions_service.UNPUBLISHED_MESSAGE)
     if honeypot:
@@ -449,7 +451,7 @@ def add_guest_reply(
             "The comment you are replying to is not shown on this write-up."
         )
     return discussions_service.add_guest_comment(
-        topic(writeup), name=name, email=email, body=body, ip=ip, parent=parent
+        topic(writeup), name=name, email=email, body=body, ip=ip, parent=parent, proven=proven
     )
 
 

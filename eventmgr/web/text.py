@@ -1,0 +1,36 @@
+"""The rule for single-line text (names, titles, subjects): no line breaks, no control characters.
+
+Shared by the forms (eventmgr.web.forms.SingleLine) and the domain services, so a script or the CLI
+cannot store what a form would refuse. A line break in a display name writes paragraphs of the
+sender's choosing into emails; one in a meeting title makes every email of that meeting unbuildable;
+bidirectional overrides and zero-width characters make a name read as something it is not.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+#: Unicode categories refused on one line: controls (Cc: CR, LF, tab, NUL…), format characters
+#: (Cf: bidirectional overrides, zero-width spaces, soft hyphens…), line and paragraph separators.
+#: Ordinary spaces (Zs, the no-break space included) are allowed.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+#: Format characters allowed all the same: the zero-width non-joiner and joiner, which Persian,
+#: Hindi and other scripts need to spell names, and emoji sequences use. They cannot break a line
+#: or reorder text.
+ALLOWED_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
+SINGLE_LINE_MESSAGE = "Use one line of text, without line breaks or invisible control characters."
+
+
+def refused_character(value: str) -> str | None:
+    """The first character of `value` single-line text may not hold, or None."""
+    for character in value:
+        if character in ALLOWED_FORMAT_CHARACTERS:
+            continue
+        if unicodedata.category(character) in REFUSED_CATEGORIES:
+            return character
+    return None
+
+
+def single_line_problem(value: str | None) -> str | None:
+    """SINGLE_LINE_MESSAGE if `value` holds a line break or a control or format character."""
+    return SINGLE_LINE_MESSAGE if value and refused_character(value) is not None else None
