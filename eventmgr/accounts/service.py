@@ -26,6 +26,7 @@ from eventmgr.database import utcnow
 from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
 from eventmgr.web import addresses
+from eventmgr.web import text as text_rules
 from eventmgr.web.urls import external_url
 
 #: Limits shared by the forms and these rules; the first three are the users table's column sizes.
@@ -73,20 +74,25 @@ def _checked_email(email: str) -> str:
     return normalised
 
 
-#: Free-text fields: their label in messages, longest length, and whether they may be blank.
+#: Free-text fields: their label in messages, longest length, whether they may be blank, and
+#: whether they are one line (no line breaks or control characters: see eventmgr.web.text).
 _TEXT_RULES = {
-    "display_name": ("Display name", DISPLAY_NAME_MAX_LENGTH, True),
-    "organisation": ("Organisation", ORGANISATION_MAX_LENGTH, False),
-    "bio": ("Bio", BIO_MAX_LENGTH, False),
+    "display_name": ("Display name", DISPLAY_NAME_MAX_LENGTH, True, True),
+    "organisation": ("Organisation", ORGANISATION_MAX_LENGTH, False, True),
+    "bio": ("Bio", BIO_MAX_LENGTH, False, False),
 }
 
 
 def _checked_text(field: str, value: str) -> str:
-    """`value` trimmed; raises AccountError when it is blank but required, or too long."""
-    label, limit, required = _TEXT_RULES[field]
+    """`value` trimmed; raises AccountError when it is blank but required, too long, or (for a
+    single-line field) holds a line break or control character."""
+    label, limit, required, single_line = _TEXT_RULES[field]
     cleaned = (value or "").strip()
     if required and not cleaned:
         raise AccountError(f"Enter your {label.lower()}.", field=field)
+    problem = text_rules.single_line_problem(cleaned, label) if single_line else None
+    if problem:
+        raise AccountError(problem, field=field)
     if len(cleaned) > limit:
         raise AccountError(f"{label} can be at most {limit:,} characters.", field=field)
     return cleaned

@@ -18,7 +18,8 @@ REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 #: Hindi and other scripts need to spell names, and emoji sequences use. They cannot break a line
 #: or reorder text.
 ALLOWED_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
-SINGLE_LINE_MESSAGE = "Use one line of text, without line breaks or invisible control characters."
+_RULE = "use one line of text, without line breaks or invisible control characters"
+SINGLE_LINE_MESSAGE = f"{_RULE[0].upper()}{_RULE[1:]}."
 
 
 def refused_character(value: str) -> str | None:
@@ -31,6 +32,9 @@ def refused_character(value: str) -> str | None:
     return None
 
 
-def single_line_problem(value: str | None) -> str | None:
-    """SINGLE_LINE_MESSAGE if `value` holds a line break or a control or format character."""
-    return SINGLE_LINE_MESSAGE if value and refused_character(value) is not None else None
+def single_line_problem(value: str | None, label: str | None = None) -> str | None:
+    """SINGLE_LINE_MESSAGE (after "<label>: " when given) if `value` holds a line break or a
+    control or format character; None if it is one line of text."""
+    if not value or refused_character(value) is None:
+        return None
+    return f"{label}: {_RULE}." if label else SINGLE_LINE_MESSAGE

@@ -25,6 +25,7 @@ from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
 from eventmgr.mail import unsubscribe
 from eventmgr.registrations.models import Registration, RegistrationStatus
+from eventmgr.web import text as text_rules
 from eventmgr.web.markdown import render_markdown
 from eventmgr.web.times import format_date
 from eventmgr.web.urls import external_url
@@ -143,8 +144,13 @@ def excerpt(writeup: WriteUp, *, max_length: int = EXCERPT_LENGTH) -> str:
 
 
 def _checked(title: str | None, slug: str | None, body: str | None) -> tuple[str, str, str]:
-    """Trimmed title, slug (from the title when blank) and body; raises WriteUpError."""
-    title = " ".join((title or "").replace("\x00", "").split())
+    """Trimmed title, slug (from the title when blank) and body; raises WriteUpError (a line
+    break or control character in the title included)."""
+    title = (title or "").replace("\x00", "").strip()
+    problem = text_rules.single_line_problem(title)
+    if problem:
+        raise WriteUpError(problem, field="title")
+    title = " ".join(title.split())
     body = (body or "").replace("\x00", "").rstrip()
     slug = (slug or "").strip().lower() or events_service.slugify(title)[:SLUG_MAX_LENGTH]
     if not title:

@@ -62,6 +62,10 @@ def _normalise_users(connection) -> None:
 
 
 def upgrade():
+    connection = op.get_bind()
+    # First, before any schema change: SQLite's DDL is not transactional, so a refusal after it
+    # would leave a half-upgraded database behind.
+    _normalise_users(connection)
     op.create_table(
         "guest_addresses",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -80,8 +84,6 @@ def upgrade():
             batch_op.f("ix_comments_guest_key_created_at"), ["guest_key", "created_at"], unique=False
         )
 
-    connection = op.get_bind()
-    _normalise_users(connection)
     guests = connection.execute(
         sa.select(comments.c.id, comments.c.guest_email).where(comments.c.guest_email.is_not(None))
     ).all()
