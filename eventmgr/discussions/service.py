@@ -12,6 +12,8 @@ from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -566,7 +568,8 @@ def checked_guest(name: str | None, email: str | None) -> tuple[str, str]:
         )
     if not addresses.is_valid_email(email):
         raise DiscussionError("Give an email address such as name@example.org.", field="email")
-    if len(email) > GUEST_EMAIL_MAX_LENGTH:
+    # The key too: NFKC can lengthen an address ("ﬃ" is "ffi"), and both fill 254-character columns.
+    if max(len(email), len(addresses.mailbox_key(email))) > GUEST_EMAIL_MAX_LENGTH:
         raise DiscussionError("That email address is too long.", field="email")
     return name, email
 
@@ -653,12 +656,18 @@ def guest_confirmation_token(address: GuestAddress) -> str:
 def _note_guest_address(email: str, *, writeup: Any, now: datetime) -> GuestAddress:
     """The mailbox's record, made with its first comment; queues a confirmation link to `email`
     unless an earlier one is still unused and unexpired (one per mailbox, not one per comment);
-    flushes. The caller holds lock_guest_sender's locks, so two posts cannot both make the row."""
+    flushes."""
+    # INSERT ... ON CONFLICT DO NOTHING: two first comments from one mailbox at the same moment
+    # (lock_guest_sender makes them take turns, but nothing else should depend on it) share a row.
+    insert = (
+        postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    )
+    db.session.execute(
+        insert(GuestAddress)
+        .values(key=addresses.mailbox_key(email), email=email, created_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
     address = guest_address(email)
-    if address is None:
-        address = GuestAddress(key=addresses.mailbox_key(email), email=email, created_at=now)
-        db.session.add(address)
-        db.session.flush()
     max_age = timedelta(seconds=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"])
     if address.confirmation_sent_at is not None and now - address.confirmation_sent_at < max_age:
         return address

@@ -167,3 +167,11 @@ def test_the_guest_pass_keeps_the_latest_mailboxes_and_refuses_forgeries(db, app
     assert service.proven_guests(cookie[:-2] + "xx") == []
     assert service.proven_guests("[1, 2]") == []
     assert service.proven_guests(None) == []
+
+
+def test_an_address_whose_key_outgrows_the_column_is_refused_beside_the_field(db, topic):
+    # "½" is "1⁄2" in NFKC: the address fits its column, its mailbox key would not.
+    email = "\u00bd" * 32 + "@" + ("a" * 60 + ".") * 3 + "org"
+    with pytest.raises(service.DiscussionError, match="too long") as refused:
+        post(topic, email, minute=0)
+    assert refused.value.field == "email"
