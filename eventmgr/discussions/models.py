@@ -174,11 +174,6 @@ class Comment(db.Model):
         return f"<Comment {self.id} thread={self.thread_id} {self.status}>"
 
     @property
-    def is_guest(self) -> bool:
-        """Written by a guest (a name and an email, no account) rather than a member."""
-        return self.author_id is None and self.author is None
-
-    @property
     def author_name(self) -> str:
         """The name shown beside the comment, wherever a comment's author is named (threads,
         moderation, emails): a guest's carries GUEST_MARK, so nobody passes as a member."""
