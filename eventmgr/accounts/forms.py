@@ -24,6 +24,7 @@ from eventmgr.accounts.service import (
     EMAIL_MAX_LENGTH,
     ORGANISATION_MAX_LENGTH,
 )
+from eventmgr.web.forms import SingleLine
 
 PASSWORD_HINT = (
     f"{passwords.MIN_PASSWORD_LENGTH} to {passwords.MAX_PASSWORD_LENGTH} characters. "
@@ -75,6 +76,7 @@ def display_name_field() -> StringField:
                 max=DISPLAY_NAME_MAX_LENGTH,
                 message=f"Use at most {DISPLAY_NAME_MAX_LENGTH} characters.",
             ),
+            SingleLine(),
         ],
         filters=[strip],
         render_kw={"autocomplete": "name"},
@@ -89,7 +91,8 @@ def organisation_field() -> StringField:
             Length(
                 max=ORGANISATION_MAX_LENGTH,
                 message=f"Use at most {ORGANISATION_MAX_LENGTH} characters.",
-            )
+            ),
+            SingleLine(),
         ],
         filters=[strip],
         render_kw={"autocomplete": "organization"},

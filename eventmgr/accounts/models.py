@@ -44,7 +44,8 @@ class User(UserMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Always stored lower-cased (see accounts.service.normalise_email) so lookups ignore case.
+    #: Always stored in one normal form (NFC, lower-cased, IDNA domain: accounts.service.normalise_email),
+    #: so one mailbox cannot hold two accounts.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     organisation: Mapped[str] = mapped_column(String(200), default="")

@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -28,6 +27,8 @@ from eventmgr.accounts.models import (
 from eventmgr.database import lock_row, utcnow
 from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
+from eventmgr.web import addresses
+from eventmgr.web import text as text_rules
 from eventmgr.web.urls import external_url
 
 #: Limits shared by the forms and these rules; the first three are the users table's column sizes.
@@ -58,8 +59,9 @@ class AccountError(ValueError):
 
 
 def normalise_email(email: str) -> str:
-    """The form emails are stored and compared in: trimmed and lower-cased."""
-    return email.strip().lower()
+    """The form emails are stored and compared in: trimmed, NFC, lower-cased, the domain in IDNA
+    A-labels (see eventmgr.web.addresses, which the guests' comments share)."""
+    return addresses.normalise_email(email)
 
 
 def _checked_email(email: str) -> str:
@@ -69,29 +71,30 @@ def _checked_email(email: str) -> str:
         raise AccountError(
             f"Email addresses can be at most {EMAIL_MAX_LENGTH} characters.", field="email"
         )
-    try:
-        validate_email(normalised, check_deliverability=False)
-    except EmailNotValidError:
-        raise AccountError(
-            "Enter a valid email address, like name@example.org.", field="email"
-        ) from None
+    if not addresses.is_valid_email(normalised):
+        raise AccountError("Enter a valid email address, like name@example.org.", field="email")
     return normalised
 
 
-#: Free-text fields: their label in messages, longest length, and whether they may be blank.
+#: Free-text fields: their label in messages, longest length, whether they may be blank, and
+#: whether they are one line (no line breaks or control characters: see eventmgr.web.text).
 _TEXT_RULES = {
-    "display_name": ("Display name", DISPLAY_NAME_MAX_LENGTH, True),
-    "organisation": ("Organisation", ORGANISATION_MAX_LENGTH, False),
-    "bio": ("Bio", BIO_MAX_LENGTH, False),
+    "display_name": ("Display name", DISPLAY_NAME_MAX_LENGTH, True, True),
+    "organisation": ("Organisation", ORGANISATION_MAX_LENGTH, False, True),
+    "bio": ("Bio", BIO_MAX_LENGTH, False, False),
 }
 
 
 def _checked_text(field: str, value: str) -> str:
-    """`value` trimmed; raises AccountError when it is blank but required, or too long."""
-    label, limit, required = _TEXT_RULES[field]
+    """`value` trimmed; raises AccountError when it is blank but required, too long, or (for a
+    single-line field) holds a line break or control character."""
+    label, limit, required, single_line = _TEXT_RULES[field]
     cleaned = (value or "").strip()
     if required and not cleaned:
         raise AccountError(f"Enter your {label.lower()}.", field=field)
+    problem = text_rules.single_line_problem(cleaned, label) if single_line else None
+    if problem:
+        raise AccountError(problem, field=field)
     if len(cleaned) > limit:
         raise AccountError(f"{label} can be at most {limit:,} characters.", field=field)
     return cleaned

@@ -9,7 +9,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from eventmgr.discussions.service import BODY_MAX_LENGTH, REASON_MAX_LENGTH
-from eventmgr.web.forms import clean_line, clean_text
+from eventmgr.web.forms import SingleLine, clean_line, clean_text
 from eventmgr.web.numbers import parse_id
 
 BODY_HINT = (
@@ -76,7 +76,8 @@ class ModerationForm(FlaskForm):
     reason = StringField(
         "Reason",
         validators=[
-            Length(max=REASON_MAX_LENGTH, message=f"Use at most {REASON_MAX_LENGTH:,} characters.")
+            Length(max=REASON_MAX_LENGTH, message=f"Use at most {REASON_MAX_LENGTH:,} characters."),
+            SingleLine(),
         ],
         filters=[clean_line],
     )

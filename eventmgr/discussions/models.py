@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from eventmgr.writeups.models import WriteUp
 
 
+#: Follows every guest's name wherever it is shown: guests choose any name, a member's included.
+GUEST_MARK = "(guest)"
+
+
 class CommentStatus(StrEnum):
     """Whether a comment is shown: published, awaiting a moderator, hidden by one, or deleted."""
 
@@ -126,7 +130,7 @@ class Comment(db.Model):
         Index("ix_comments_root_id_status", "root_id", "status"),
         # The flood limit: a guest's latest comment by address and by email.
         Index("ix_comments_author_ip_created_at", "author_ip", "created_at"),
-        Index("ix_comments_guest_email_created_at", "guest_email", "created_at"),
+        Index("ix_comments_guest_key_created_at", "guest_key", "created_at"),
         # Pending comments for the moderation page.
         Index("ix_comments_status_created_at", "status", "created_at"),
     )
@@ -147,8 +151,12 @@ class Comment(db.Model):
     #: A member's comment; None for a guest's (write-ups), who gives a name and email instead.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     guest_name: Mapped[str | None] = mapped_column(String(100))
-    #: Stored lower-case; never shown publicly.
+    #: In the stored form of every address (eventmgr.web.addresses.normalise_email), where a
+    #: guest's confirmation link goes; never shown publicly.
     guest_email: Mapped[str | None] = mapped_column(String(254))
+    #: The guest's mailbox key (eventmgr.web.addresses.mailbox_key): what approval history, the
+    #: confirmation and the flood limit compare, so case, +tags and look-alikes make no new guest.
+    guest_key: Mapped[str | None] = mapped_column(String(254))
     #: Where a guest posted from, for the flood limit (checked in the database, so it holds
     #: across workers); None for members.
     author_ip: Mapped[str | None] = mapped_column(String(45))
@@ -171,8 +179,11 @@ class Comment(db.Model):
 
     @property
     def author_name(self) -> str:
-        """The name shown beside the comment."""
-        return self.author.display_name if self.author is not None else (self.guest_name or "")
+        """The name shown beside the comment, wherever a comment's author is named (threads,
+        moderation, emails): a guest's carries GUEST_MARK, so nobody passes as a member."""
+        if self.author is not None:
+            return self.author.display_name
+        return f"{self.guest_name or ''} {GUEST_MARK}"
 
     @property
     def is_published(self) -> bool:
@@ -256,3 +267,27 @@ class ModerationAction(db.Model):
 
     def __repr__(self) -> str:
         return f"<ModerationAction {self.id} {self.action}>"
+
+
+class GuestAddress(db.Model):
+    """A guest's mailbox (by its key), and whether they proved they read it.
+
+    A row is made with the first comment from the mailbox, and the confirmation link is sent to the
+    address given then; `confirmed_at` is set when the link is followed.
+    """
+
+    __tablename__ = "guest_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: eventmgr.web.addresses.mailbox_key of the address; one row per mailbox.
+    key: Mapped[str] = mapped_column(String(254), unique=True)
+    #: The address (stored form) the latest confirmation link went to.
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the latest link was queued: another is sent only once it has expired.
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the guest followed a link; None until then.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<GuestAddress {self.id} confirmed={self.confirmed_at is not None}>"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -21,6 +23,7 @@ from eventmgr.discussions import notifications
 from eventmgr.discussions.models import (
     Comment,
     CommentStatus,
+    GuestAddress,
     ModerationAction,
     ModerationKind,
     Report,
@@ -30,8 +33,13 @@ from eventmgr.discussions.tree import CommentNode, build_forest, shown_ids
 from eventmgr.events import service as events_service
 from eventmgr.events.models import DiscussionPolicy, Event, EventStatus, Question
 from eventmgr.extensions import db
+from eventmgr.mail import service as mail_service
 from eventmgr.registrations import service as registrations_service
+from eventmgr.web import addresses
+from eventmgr.web import text as text_rules
+from eventmgr.web.markdown import count_links as count_html_links
 from eventmgr.web.markdown import render_markdown
+from eventmgr.web.urls import external_url
 
 #: Longest comment body, in characters.
 BODY_MAX_LENGTH = 10_000
@@ -637,28 +645,42 @@ MAX_GUEST_LINKS = 2
 GUEST_NAME_MAX_LENGTH = 100
 GUEST_EMAIL_MAX_LENGTH = 254
 FLOOD_MESSAGE = "You are posting too quickly. Please wait 15 seconds and send your comment again."
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+#: itsdangerous salts: the emailed link that confirms a guest's address, and the browser's pass.
+GUEST_CONFIRMATION_SALT = "discussions.guest-confirmation"
+GUEST_PASS_SALT = "discussions.guest-pass"  # noqa: S105  # nosec B105: a salt naming a purpose
+#: The cookie holding a browser's guest pass: the mailboxes confirmed by following a link in it.
+GUEST_PASS_COOKIE = "guest_pass"  # noqa: S105  # nosec B105: a cookie name
+#: How long a guest pass lasts, and how many mailboxes one holds (the latest confirmed).
+GUEST_PASS_MAX_AGE = 365 * 86400
+GUEST_PASS_MAX_MAILBOXES = 5
 
 
 def checked_guest(name: str | None, email: str | None) -> tuple[str, str]:
-    """A guest's trimmed name and lower-case email; raises DiscussionError naming the bad field."""
-    name = " ".join((name or "").replace("\x00", "").split())
-    email = (email or "").replace("\x00", "").strip().lower()
+    """A guest's trimmed name and their address in the stored form (web.addresses); raises
+    DiscussionError naming the bad field (line breaks and control characters in the name too)."""
+    name = (name or "").replace("\x00", "").strip()
+    problem = text_rules.single_line_problem(name)
+    if problem:
+        raise DiscussionError(problem, field="name")
+    name = " ".join(name.split())
+    email = addresses.normalise_email((email or "").replace("\x00", ""))
     if not name:
         raise DiscussionError("Give your name.", field="name")
     if len(name) > GUEST_NAME_MAX_LENGTH:
         raise DiscussionError(
             f"Names can be at most {GUEST_NAME_MAX_LENGTH} characters.", field="name"
         )
-    if len(email) > GUEST_EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(email):
+    if not addresses.is_valid_email(email):
         raise DiscussionError("Give an email address such as name@example.org.", field="email")
+    # The key too: NFKC can lengthen an address ("ﬃ" is "ffi"), and both fill 254-character columns.
+    if max(len(email), len(addresses.mailbox_key(email))) > GUEST_EMAIL_MAX_LENGTH:
+        raise DiscussionError("That email address is too long.", field="email")
     return name, email
 
 
 def count_links(text: str) -> int:
-    """How many web addresses a comment's Markdown contains."""
-    return len(_LINK.findall(text))
+    """How many links a comment's Markdown makes once rendered (see web.markdown.count_links)."""
+    return count_html_links(render_markdown(text))
 
 
 def lock_guest_sender(*, ip: str | None, email: str) -> None:
@@ -684,8 +706,9 @@ def _advisory_key(sender: str) -> int:
 
 def check_flood(*, ip: str | None, email: str, now: datetime) -> None:
     """Raise DiscussionError if this address or email posted in the last FLOOD_SECONDS; one query."""
-    # In the database, not in process memory, so the limit holds across workers and machines.
-    senders = [Comment.guest_email == email]
+    # In the database, not in process memory, so the limit holds across workers and machines;
+    # by mailbox key, so "+tags" and capitals make no fresh sender.
+    senders = [Comment.guest_key == addresses.mailbox_key(email)]
     if ip:
         senders.append(Comment.author_ip == ip)
     recent = db.session.scalar(
@@ -700,18 +723,124 @@ def check_flood(*, ip: str | None, email: str, now: datetime) -> None:
 
 
 def is_approved_guest(email: str) -> bool:
-    """Whether a moderator has approved (published) an earlier comment from this email."""
+    """Whether a moderator approved an earlier comment from this mailbox (by its key) that is
+    still published; one query."""
     return bool(
         db.session.scalar(
             select(
                 exists().where(
-                    Comment.guest_email == email,
+                    ModerationAction.comment_id == Comment.id,
+                    ModerationAction.action == ModerationKind.APPROVE,
+                    Comment.guest_key == addresses.mailbox_key(email),
                     Comment.author_id.is_(None),
                     Comment.status == CommentStatus.PUBLISHED,
                 )
             )
         )
     )
+
+
+def guest_address(email: str) -> GuestAddress | None:
+    """The record of this mailbox (by its key), or None before its first comment."""
+    key = addresses.mailbox_key(email)
+    return db.session.scalar(select(GuestAddress).where(GuestAddress.key == key))
+
+
+def _confirmation_serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def guest_confirmation_token(address: GuestAddress) -> str:
+    """A signed link token showing its holder received email at the mailbox `address` records."""
+    return _confirmation_serializer(GUEST_CONFIRMATION_SALT).dumps(
+        {"guest": address.id, "key": address.key}
+    )
+
+
+def _note_guest_address(email: str, *, writeup: Any, now: datetime) -> GuestAddress:
+    """The mailbox's record, made with its first comment; queues a confirmation link to `email`
+    unless an earlier one is still unused and unexpired (one per mailbox, not one per comment);
+    flushes."""
+    # INSERT ... ON CONFLICT DO NOTHING: two first comments from one mailbox at the same moment
+    # (lock_guest_sender makes them take turns, but nothing else should depend on it) share a row.
+    insert = (
+        postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    )
+    db.session.execute(
+        insert(GuestAddress)
+        .values(key=addresses.mailbox_key(email), email=email, created_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    address = guest_address(email)
+    max_age = timedelta(seconds=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"])
+    if address.confirmation_sent_at is not None and now - address.confirmation_sent_at < max_age:
+        return address
+    address.email = email
+    address.confirmation_sent_at = now
+    site_name = current_app.config["SITE_NAME"]
+    # Nothing the guest typed (their name, their comment) goes into this email: it reaches any
+    # address anyone types, so it must not carry a stranger's words.
+    mail_service.queue_email(
+        kind="guest_confirmation",
+        to=email,
+        subject=f"Confirm your email address for {site_name}",
+        template="guest_confirmation",
+        context={
+            "writeup_title": writeup.title,
+            "confirm_url": external_url(
+                "writeups.confirm_guest", token=guest_confirmation_token(address)
+            ),
+            "valid_days": max(max_age.days, 1),
+            "confirmed": address.confirmed_at is not None,
+        },
+    )
+    return address
+
+
+def confirm_guest(token: str, *, now: datetime | None = None) -> GuestAddress | None:
+    """Mark the mailbox of a genuine, unexpired guest link as confirmed and return it (following
+    a link again is harmless); None for any other token; flushes. Publishes nothing: a guest's
+    comments still wait for a moderator until one of them has been approved."""
+    now = now or utcnow()
+    try:
+        payload, signed_at = _confirmation_serializer(GUEST_CONFIRMATION_SALT).loads(
+            token, return_timestamp=True
+        )
+    except BadData:
+        return None
+    max_age = timedelta(seconds=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"])
+    if now - signed_at > max_age or not isinstance(payload, dict):
+        return None
+    guest_id = payload.get("guest")
+    address = db.session.get(GuestAddress, guest_id) if isinstance(guest_id, int) else None
+    if address is None or payload.get("key") != address.key:
+        return None
+    if address.confirmed_at is None:
+        address.confirmed_at = now
+    # Used, so a later comment from another browser may be sent a fresh link.
+    address.confirmation_sent_at = None
+    db.session.flush()
+    return address
+
+
+def guest_pass(address: GuestAddress, cookie: str | None) -> str:
+    """The value of the guest-pass cookie once `address` is added to the pass in `cookie`."""
+    held = [number for number in proven_guests(cookie) if number != address.id]
+    held = [*held, address.id][-GUEST_PASS_MAX_MAILBOXES:]
+    return _confirmation_serializer(GUEST_PASS_SALT).dumps(held)
+
+
+def proven_guests(cookie: str | None) -> list[int]:
+    """Ids of the GuestAddress rows a genuine, unexpired guest-pass cookie holds; [] otherwise."""
+    try:
+        held = _confirmation_serializer(GUEST_PASS_SALT).loads(
+            cookie or "", max_age=GUEST_PASS_MAX_AGE
+        )
+    except BadData:
+        return []
+    if not isinstance(held, list):
+        return []
+    return [number for number in held if isinstance(number, int)][-GUEST_PASS_MAX_MAILBOXES:]
 
 
 def add_guest_comment(
@@ -723,11 +852,17 @@ def add_guest_comment(
     ip: str | None,
     parent: Comment | None = None,
     now: datetime | None = None,
+    proven: Collection[int] = (),
 ) -> Comment:
-    """A guest's comment on a write-up, or reply to the published comment `parent` of its thread:
-    published if the email was approved before and it has few links, else pending; flushes;
-    raises NotAllowed (not a published write-up, locked) or DiscussionError (bad input or parent,
-    flood)."""
+    """A guest's comment on a write-up, or reply to the published comment `parent` of its thread;
+    flushes; raises NotAllowed (not a published write-up, locked) or DiscussionError (bad input or
+    parent, flood).
+
+    Published at once only when all hold: the mailbox is confirmed, this browser proved it
+    (`proven`: the GuestAddress ids of its guest pass, see proven_guests), a moderator approved an
+    earlier comment from it, and the comment has at most MAX_GUEST_LINKS links. Otherwise it waits
+    for a moderator, and a confirmation link is queued as _note_guest_address says.
+    """
     if topic.writeup is None:
         raise NotAllowed(LOG_IN_MESSAGE)
     thread = find_thread(topic)
@@ -739,24 +874,37 @@ def add_guest_comment(
         _check_parent(thread, parent)
     name, email = checked_guest(name, email)
     text = checked_body(body)
+    html = render_markdown(text)
     now = now or utcnow()
-    lock_guest_sender(ip=ip, email=email)
+    key = addresses.mailbox_key(email)
+    lock_guest_sender(ip=ip, email=key)
     check_flood(ip=ip, email=email, now=now)
-    trusted = count_links(text) <= MAX_GUEST_LINKS and is_approved_guest(email)
+    address = guest_address(email)
+    trusted = (
+        address is not None
+        and address.confirmed_at is not None
+        and address.id in proven
+        and count_html_links(html) <= MAX_GUEST_LINKS
+        and is_approved_guest(email)
+    )
     if thread is None:
         thread = get_or_create_thread(topic)
     comment = Comment(
         thread=thread,
         guest_name=name,
         guest_email=email,
+        guest_key=key,
         author_ip=ip,
         body=text,
-        body_html=render_markdown(text),
+        body_html=html,
         status=CommentStatus.PUBLISHED if trusted else CommentStatus.PENDING,
         created_at=now,
         activity_at=now,
     )
     _store(comment, parent=parent, now=now)
+    if not trusted and not (address is not None and address.id in proven):
+        # A browser that already proved the mailbox needs no link: it waits for a moderator only.
+        _note_guest_address(email, writeup=topic.writeup, now=now)
     return comment
 
 

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from eventmgr.events.models import DiscussionPolicy, Event
 from eventmgr.events.service import EventDetails, is_safe_online_url
-from eventmgr.web.forms import clean_line, clean_text
+from eventmgr.web.forms import SingleLine, clean_line, clean_text
 from eventmgr.web.times import (
     LocalTimeError,
     common_timezones,
@@ -72,7 +72,7 @@ class EventForm(FlaskForm):
 
     title = StringField(
         "Title",
-        validators=[DataRequired("Enter a title."), Length(max=200)],
+        validators=[DataRequired("Enter a title."), Length(max=200), SingleLine()],
         filters=[clean_line],
     )
     #: A sentence or two (500 characters at most): a short box, where the description gets a tall one.
@@ -97,11 +97,15 @@ class EventForm(FlaskForm):
         validate_choice=False,
         filters=[clean_line],
     )
-    venue_name = StringField("Venue", validators=[Length(max=200)], filters=[clean_line])
+    venue_name = StringField(
+        "Venue", validators=[Length(max=200), SingleLine()], filters=[clean_line]
+    )
     venue_address = TextAreaField(
         "Venue address", validators=[Length(max=1000)], filters=[clean_line]
     )
-    online_url = URLField("Online link", validators=[Length(max=500)], filters=[clean_line])
+    online_url = URLField(
+        "Online link", validators=[Length(max=500), SingleLine()], filters=[clean_line]
+    )
     capacity = IntegerField(
         "Capacity",
         validators=[Optional()],
@@ -233,11 +237,16 @@ class SpeakerForm(FlaskForm):
     """A speaker in the programme."""
 
     name = StringField(
-        "Name", validators=[DataRequired("Enter the speaker's name."), Length(max=200)],
+        "Name",
+        validators=[DataRequired("Enter the speaker's name."), Length(max=200), SingleLine()],
         filters=[clean_line],
     )  # fmt: skip
-    affiliation = StringField("Affiliation", validators=[Length(max=200)], filters=[clean_line])
-    talk_title = StringField("Talk title", validators=[Length(max=300)], filters=[clean_line])
+    affiliation = StringField(
+        "Affiliation", validators=[Length(max=200), SingleLine()], filters=[clean_line]
+    )
+    talk_title = StringField(
+        "Talk title", validators=[Length(max=300), SingleLine()], filters=[clean_line]
+    )
     bio = TextAreaField("Short bio", validators=[Length(max=5000)], filters=[clean_text])
 
     def values(self) -> dict[str, str]:
@@ -254,7 +263,8 @@ class QuestionForm(FlaskForm):
     """A key question the meeting discusses."""
 
     title = StringField(
-        "Question", validators=[DataRequired("Enter the question."), Length(max=300)],
+        "Question",
+        validators=[DataRequired("Enter the question."), Length(max=300), SingleLine()],
         filters=[clean_line],
     )  # fmt: skip
     body = TextAreaField("More detail", validators=[Length(max=5000)], filters=[clean_text])

@@ -23,6 +23,7 @@ from eventmgr.accounts.models import User
 from eventmgr.database import lock_row, utcnow
 from eventmgr.events.models import DiscussionPolicy, Event, EventStatus, Question, Speaker
 from eventmgr.extensions import db
+from eventmgr.web import text as text_rules
 from eventmgr.web.markdown import render_markdown
 from eventmgr.web.times import is_valid_timezone, to_local
 
@@ -195,10 +196,24 @@ def unique_slug(title: str, starts_at: datetime, zone_name: str) -> str:
 # Creating and editing ----------------------------------------------------------------------------
 
 
+def check_single_line(**labelled: tuple[str, str | None]) -> None:
+    """Raise EventError naming the first value that holds a line break or control character
+    (`name=(label, value)`; the rule of eventmgr.web.text, which the forms apply too)."""
+    for label, value in labelled.values():
+        problem = text_rules.single_line_problem(value, label)
+        if problem:
+            raise EventError(problem)
+
+
 def check_details(details: EventDetails) -> None:
     """Raise EventError unless the details describe a meeting the rules allow."""
     if not details.title.strip():
         raise EventError("A meeting needs a title.")
+    check_single_line(
+        title=("Title", details.title),
+        venue_name=("Venue", details.venue_name),
+        online_url=("Online link", details.online_url),
+    )
     if not is_valid_timezone(details.timezone):
         raise EventError("Choose a time zone from the list.")
     if details.starts_at.tzinfo is None or details.ends_at.tzinfo is None:
@@ -338,12 +353,23 @@ def _move(items: list[Any], item: Any, offset: int) -> None:
     _renumber(items)
 
 
+def _check_speaker(name: str, affiliation: str, talk_title: str) -> None:
+    """Raise EventError without a name, or with a line break in the name, affiliation or talk."""
+    if not name.strip():
+        raise EventError("A speaker needs a name.")
+    check_single_line(
+        name=("Name", name),
+        affiliation=("Affiliation", affiliation),
+        talk=("Talk title", talk_title),
+    )
+
+
 def add_speaker(
     event: Event, *, name: str, affiliation: str = "", talk_title: str = "", bio: str = ""
 ) -> Speaker:
-    """Add a speaker at the end of the programme; flushes; raises EventError without a name."""
-    if not name.strip():
-        raise EventError("A speaker needs a name.")
+    """Add a speaker at the end of the programme; flushes; raises EventError without a name or
+    with a line break in a single-line field."""
+    _check_speaker(name, affiliation, talk_title)
     speaker = Speaker(name=name, affiliation=affiliation, talk_title=talk_title, bio=bio)
     event.speakers.append(speaker)
     _renumber(event.speakers)
@@ -354,9 +380,8 @@ def add_speaker(
 def update_speaker(
     speaker: Speaker, *, name: str, affiliation: str = "", talk_title: str = "", bio: str = ""
 ) -> Speaker:
-    """Change a speaker's details; flushes; raises EventError without a name."""
-    if not name.strip():
-        raise EventError("A speaker needs a name.")
+    """Change a speaker's details; flushes; raises EventError as add_speaker does."""
+    _check_speaker(name, affiliation, talk_title)
     speaker.name, speaker.affiliation = name, affiliation
     speaker.talk_title, speaker.bio = talk_title, bio
     db.session.flush()
@@ -377,10 +402,17 @@ def remove_speaker(speaker: Speaker) -> None:
     db.session.flush()
 
 
-def add_question(event: Event, *, title: str, body: str = "") -> Question:
-    """Add a key question after the current ones; flushes; raises EventError without a title."""
+def _check_question(title: str) -> None:
+    """Raise EventError unless the question's title is one line of text."""
     if not title.strip():
         raise EventError("A key question needs a title.")
+    check_single_line(title=("Question", title))
+
+
+def add_question(event: Event, *, title: str, body: str = "") -> Question:
+    """Add a key question after the current ones; flushes; raises EventError without a one-line
+    title."""
+    _check_question(title)
     question = Question(title=title, body=body)
     event.questions.append(question)
     _renumber_questions(event)
@@ -389,9 +421,8 @@ def add_question(event: Event, *, title: str, body: str = "") -> Question:
 
 
 def update_question(question: Question, *, title: str, body: str = "") -> Question:
-    """Change a key question; flushes; raises EventError without a title."""
-    if not title.strip():
-        raise EventError("A key question needs a title.")
+    """Change a key question; flushes; raises EventError without a one-line title."""
+    _check_question(title)
     question.title, question.body = title, body
     db.session.flush()
     return question

@@ -176,6 +176,10 @@ def _registration_for_update(event: Event, user: User) -> Registration | None:
 # The rules ---------------------------------------------------------------------------------------
 
 
+#: Why a member who has not confirmed their email address cannot register.
+CONFIRM_EMAIL_MESSAGE = "Confirm your email address to register for meetings."
+
+
 def registration_refusal(event: Event, *, now: datetime | None = None) -> str | None:
     """Why nobody can register for the meeting at `now`, or None while registration is open."""
     now = now or utcnow()
@@ -251,11 +255,14 @@ def register_member(event: Event, user: User, *, now: datetime | None = None) ->
 
     Raises RegistrationError, changing nothing, when registration is not open or the member is
     already registered or waitlisted. A member who cancelled before gets their row back, at the
-    back of the queue. Queues the matching email.
+    back of the queue. Queues the matching email. A member whose email address is unconfirmed is
+    refused (CONFIRM_EMAIL_MESSAGE): seats go only to people we know we can reach.
     """
     refusal = registration_refusal(event, now=now)
     if refusal:
         raise RegistrationError(refusal)
+    if not user.email_confirmed:
+        raise RegistrationError(CONFIRM_EMAIL_MESSAGE)
     queue_number = _lock_meeting(event)
     # Taken after the lock, so registration times follow the order the database accepted them in.
     now = now or utcnow()
@@ -461,7 +468,8 @@ class Panel:
 
     @property
     def action(self) -> str | None:
-        """The one button that fits: register, waitlist, withdraw, leave_waitlist, login, or None."""
+        """The one button that fits: register, waitlist, withdraw, leave_waitlist, login,
+        confirm_email (resend the confirmation link), or None."""
         registration = self.registration
         if registration is not None and not registration.is_cancelled:
             if self.withdrawal_refusal:
@@ -471,6 +479,8 @@ class Panel:
             return None
         if self.visitor is None or not self.visitor.is_authenticated:
             return "login"
+        if not self.visitor.email_confirmed:
+            return "confirm_email"
         return "waitlist" if self.is_full else "register"
 
 

@@ -12,6 +12,7 @@ nesting limit.
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from types import SimpleNamespace
 from typing import Any
 
@@ -88,3 +89,42 @@ def render_markdown(text: str) -> str:
         link_rel="nofollow ugc noopener",
         strip_comments=True,
     )
+
+
+#: A web address written out in text: a scheme and "//", a "//host" or a "www." name.
+_BARE_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*:)?//[^\s/]|\bwww\.", re.IGNORECASE)
+
+
+class _LinkCounter(HTMLParser):
+    """Counts a[href] and img[src] in HTML, and web addresses in the text outside links."""
+
+    def __init__(self) -> None:
+        # convert_charrefs: attribute values and text arrive decoded, so "&#104;ttp" is "http".
+        super().__init__(convert_charrefs=True)
+        self.links = 0
+        self._inside_link = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name for name, value in attrs if value is not None and value.strip()}
+        if (tag == "a" and "href" in names) or (tag == "img" and "src" in names):
+            self.links += 1
+        if tag == "a":
+            self._inside_link += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._inside_link:
+            self._inside_link -= 1
+
+    def handle_data(self, data: str) -> None:
+        # A link's own text is usually its address: it is counted once, as the link.
+        if not self._inside_link:
+            self.links += len(_BARE_URL.findall(data))
+
+
+def count_links(html: str) -> int:
+    """How many links rendered HTML holds: every a[href] and img[src] (relative, "//host" and
+    entity-encoded ones included), plus web addresses written out in its text."""
+    counter = _LinkCounter()
+    counter.feed(html or "")
+    counter.close()
+    return counter.links

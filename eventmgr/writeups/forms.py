@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from eventmgr.discussions.forms import comment_body_field
 from eventmgr.discussions.service import GUEST_EMAIL_MAX_LENGTH, GUEST_NAME_MAX_LENGTH
-from eventmgr.web.forms import clean_line, clean_text
+from eventmgr.web.forms import SingleLine, clean_line, clean_text
 from eventmgr.writeups.service import BODY_MAX_LENGTH as WRITEUP_MAX_LENGTH
 from eventmgr.writeups.service import SLUG_MAX_LENGTH, TITLE_MAX_LENGTH
 
@@ -21,6 +21,7 @@ class WriteUpForm(FlaskForm):
         validators=[
             DataRequired("Give the write-up a title."),
             Length(max=TITLE_MAX_LENGTH, message=f"Use at most {TITLE_MAX_LENGTH} characters."),
+            SingleLine(),
         ],
         filters=[clean_line],
     )
@@ -58,6 +59,7 @@ class GuestReplyForm(FlaskForm):
                 max=GUEST_NAME_MAX_LENGTH,
                 message=f"Use at most {GUEST_NAME_MAX_LENGTH} characters.",
             ),
+            SingleLine(),
         ],
         filters=[clean_line],
         render_kw={"autocomplete": "name"},
@@ -70,7 +72,7 @@ class GuestReplyForm(FlaskForm):
             Email("Give an email address such as name@example.org.", check_deliverability=False),
         ],
         filters=[clean_line],
-        description="Never shown publicly.",
+        description="Never shown publicly. The first time, we email it a link to confirm it is yours.",
         render_kw={"autocomplete": "email", "type": "email"},
     )
     body = comment_body_field()

@@ -25,6 +25,7 @@ from eventmgr.extensions import db
 from eventmgr.mail import service as mail_service
 from eventmgr.mail import unsubscribe
 from eventmgr.registrations.models import Registration, RegistrationStatus
+from eventmgr.web import text as text_rules
 from eventmgr.web.markdown import render_markdown
 from eventmgr.web.times import format_date
 from eventmgr.web.urls import external_url
@@ -150,8 +151,13 @@ def excerpt(writeup: WriteUp, *, max_length: int = EXCERPT_LENGTH) -> str:
 
 
 def _checked(title: str | None, slug: str | None, body: str | None) -> tuple[str, str, str]:
-    """Trimmed title, slug (from the title when blank) and body; raises WriteUpError."""
-    title = " ".join((title or "").replace("\x00", "").split())
+    """Trimmed title, slug (from the title when blank) and body; raises WriteUpError (a line
+    break or control character in the title included)."""
+    title = (title or "").replace("\x00", "").strip()
+    problem = text_rules.single_line_problem(title)
+    if problem:
+        raise WriteUpError(problem, field="title")
+    title = " ".join(title.split())
     body = (body or "").replace("\x00", "").rstrip()
     slug = (slug or "").strip().lower() or events_service.slugify(title)[:SLUG_MAX_LENGTH]
     if not title:
@@ -444,10 +450,12 @@ def add_guest_reply(
     token: str | None,
     parent: Comment | None = None,
     now: float | None = None,
+    proven: Sequence[int] = (),
 ) -> Comment:
     """A guest's comment (or reply to the published comment `parent`) after the spam checks
     (honeypot, fill time, flood, links); flushes; raises WriteUpError or DiscussionError with a
-    safe message; nothing saved when refused (the caller rolls back, which also ends the lock)."""
+    safe message; nothing saved when refused (the caller rolls back, which also ends the lock).
+    `proven`: the guest mailboxes this browser confirmed (see discussions_service.proven_guests)."""
     if not writeup.is_published:
         raise discussions_service.NotAllowed(discussions_service.UNPUBLISHED_MESSAGE)
     if honeypot:
@@ -459,7 +467,7 @@ def add_guest_reply(
     if parent is not None and not _may_answer(writeup, parent):
         raise discussions_service.DiscussionError(discussions_service.PARENT_UNAVAILABLE_MESSAGE)
     return discussions_service.add_guest_comment(
-        topic(writeup), name=name, email=email, body=body, ip=ip, parent=parent
+        topic(writeup), name=name, email=email, body=body, ip=ip, parent=parent, proven=proven
     )
 
 

@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -230,6 +231,9 @@ def post_reply(
                 honeypot=form.website.data or "",
                 token=form.started.data,
                 parent=parent,
+                proven=discussions_service.proven_guests(
+                    request.cookies.get(discussions_service.GUEST_PASS_COOKIE)
+                ),
             )
     except discussions_service.RepeatedComment as error:
         db.session.rollback()
@@ -253,6 +257,27 @@ def post_reply(
         )
     flash("Your comment has been posted.", "success")
     return redirect(comment_location(comment))
+
+
+@bp.get("/writeups/guests/confirm/<token>")
+def confirm_guest(token: str) -> ResponseReturnValue:
+    """A guest followed the link emailed to them: their address is confirmed, and this browser
+    gets a guest pass for it. Nothing is published by this; the page says what happens next."""
+    address = discussions_service.confirm_guest(token)
+    if address is None:
+        return render_template("writeups/guest_confirmed.html", address=None), 400
+    db.session.commit()
+    response = make_response(render_template("writeups/guest_confirmed.html", address=address))
+    cookie = request.cookies.get(discussions_service.GUEST_PASS_COOKIE)
+    response.set_cookie(
+        discussions_service.GUEST_PASS_COOKIE,
+        discussions_service.guest_pass(address, cookie),
+        max_age=discussions_service.GUEST_PASS_MAX_AGE,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 # Writing -----------------------------------------------------------------------------------------

@@ -37,6 +37,11 @@ def guest_reply(topic: service.Topic, parent: Comment | None, **changes) -> Comm
     return service.add_guest_comment(topic, **{**fields, **changes}, parent=parent)
 
 
+def emails(outbox) -> list[tuple[str, str]]:
+    """(kind, recipient) of every queued email, oldest first."""
+    return [(row["kind"], row["to_address"]) for row in outbox()]
+
+
 @pytest.fixture
 def topic(db) -> service.Topic:
     """A published write-up's topic."""
@@ -53,12 +58,15 @@ def root(db, topic, member) -> Comment:
     return comment
 
 
-def approve_sender(db, topic, organiser, email: str) -> None:
-    """Approve an old comment from `email`, so its next comments are published at once."""
+def approve_sender(db, topic, organiser, email: str) -> list[int]:
+    """Approve an old comment from `email` and confirm the address; returns the guest pass
+    (`proven`) with which its next comments are published at once."""
     earlier = service.add_guest_comment(
         topic, name="Old", email=email, body="Hi.", ip=None, now=AN_HOUR_AGO
     )
     service.approve_comment(earlier, db.session.get(User, organiser.id))
+    address = service.confirm_guest(service.guest_confirmation_token(service.guest_address(email)))
+    return [address.id]
 
 
 def test_a_guest_reply_takes_its_place_under_the_parent_and_waits(db, topic, root, outbox):
@@ -71,12 +79,13 @@ def test_a_guest_reply_takes_its_place_under_the_parent_and_waits(db, topic, roo
     assert root.activity_at == AN_HOUR_AGO and root.thread.last_activity_at == AN_HOUR_AGO
     assert root.thread.comment_count == 1
     db.session.commit()
-    assert outbox() == []
+    # Only the link that lets the guest confirm their address.
+    assert emails(outbox) == [("guest_confirmation", "gina@example.org")]
 
 
 def test_a_reply_to_a_reply_belongs_to_the_same_conversation(db, topic, root, organiser):
-    approve_sender(db, topic, organiser, "gina@example.org")
-    first = guest_reply(topic, root)
+    proven = approve_sender(db, topic, organiser, "gina@example.org")
+    first = guest_reply(topic, root, proven=proven)
     second = guest_reply(topic, first, email="hal@example.org", ip="10.0.0.2")
     assert (second.parent_id, second.root_id, second.depth) == (first.id, root.id, 2)
 
@@ -84,15 +93,19 @@ def test_a_reply_to_a_reply_belongs_to_the_same_conversation(db, topic, root, or
 def test_an_approved_guests_reply_is_published_and_freshens_its_conversation(
     db, topic, root, organiser, member, outbox
 ):
-    approve_sender(db, topic, organiser, "gina@example.org")
-    reply = guest_reply(topic, root)
+    proven = approve_sender(db, topic, organiser, "gina@example.org")
+    reply = guest_reply(topic, root, proven=proven)
     assert reply.is_published
     db.session.refresh(root)
     db.session.refresh(root.thread)
     assert root.activity_at == reply.created_at == root.thread.last_activity_at
     assert root.thread.comment_count == 3
     db.session.commit()
-    assert [row["to_address"] for row in outbox()] == [member.email]
+    # The one confirmation link of the approved comment; none for the trusted reply.
+    assert emails(outbox) == [
+        ("guest_confirmation", "gina@example.org"),
+        ("comment-reply", member.email),
+    ]
 
 
 def test_approving_a_guest_reply_freshens_its_conversation_and_tells_the_parents_author(
@@ -107,7 +120,10 @@ def test_approving_a_guest_reply_freshens_its_conversation_and_tells_the_parents
     assert root.thread.last_activity_at == root.activity_at
     assert root.thread.comment_count == 2
     db.session.commit()
-    assert [row["to_address"] for row in outbox()] == [member.email]
+    assert emails(outbox) == [
+        ("guest_confirmation", "gina@example.org"),
+        ("comment-reply", member.email),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -58,10 +58,10 @@ def test_replies_deeper_than_five_levels_show_at_level_five_naming_whom_they_ans
     flattened = [(node.comment.id, node.level, node.in_reply_to) for node in level_four.children]
     assert flattened == [
         (5, 5, None),
-        (6, 5, "Person 5"),
-        (7, 5, "Person 6"),
-        (8, 5, "Person 7"),
-        (20, 5, "Person 5"),
+        (6, 5, "Person 5 (guest)"),
+        (7, 5, "Person 6 (guest)"),
+        (8, 5, "Person 7 (guest)"),
+        (20, 5, "Person 5 (guest)"),
     ]
     assert all(not node.children for node in level_four.children)
     assert count_nodes(forest) == 9
@@ -89,7 +89,7 @@ def test_hidden_comments_keep_their_place_and_flattened_replies_name_them_neutra
     assert [(node.comment.id, node.in_reply_to) for node in level_four.children] == [
         (5, None),
         (6, "a hidden comment"),
-        (7, "Person 6"),
+        (7, "Person 6 (guest)"),
     ]
 
 

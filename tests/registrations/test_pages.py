@@ -377,3 +377,31 @@ def test_the_navigation_links_to_my_meetings_when_logged_in(client, member, logi
     assert link["href"] == "/my/events"
     current = soup(client.get("/my/events")).find("a", string="My meetings")
     assert current["aria-current"] == "page"
+
+
+# Unconfirmed addresses ---------------------------------------------------------------------------
+
+
+def test_an_unconfirmed_member_is_refused_a_seat_and_offered_the_link_again(
+    client, make_event, make_user, login_as, stored, outbox
+):
+    event = make_event(title="Only the reachable", capacity=1)
+    newcomer = make_user(email_confirmed=False)
+    login_as(newcomer)
+    page = client.get(f"/events/{event.slug}")
+    text = panel_text(page)
+    assert "Confirm your email address to register for this meeting" in text
+    assert newcomer.email in text
+    # No Register button: the panel offers the resend button, which comes back to this page.
+    form = panel(page).select_one("form[action='/account/confirm/resend']")
+    assert form.select_one("input[name=next]")["value"] == f"/events/{event.slug}"
+    assert "Register" not in panel_buttons(page)
+
+    response = post_register(client, event)
+    assert flashes(response) == ["Confirm your email address to register for meetings."]
+    assert stored(event) == {}
+    assert outbox() == []
+
+    resent = client.post("/account/confirm/resend", data={"next": f"/events/{event.slug}"})
+    assert resent.headers["Location"].endswith(f"/events/{event.slug}")
+    assert outbox() == [("email_confirmation", newcomer.email)]

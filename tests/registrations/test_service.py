@@ -527,3 +527,15 @@ def test_get_registration_finds_it_whatever_its_status(db, make_event, member):
     service.unregister_member(event, member)
     db.session.commit()
     assert service.get_registration(event, member).status == "cancelled"
+
+
+def test_an_unconfirmed_member_cannot_take_a_seat(db, make_event, make_user):
+    from eventmgr.accounts.models import User
+
+    event = db.session.get(Event, make_event(capacity=1).id)
+    newcomer = db.session.get(User, make_user(email_confirmed=False).id)
+    with pytest.raises(service.RegistrationError, match="Confirm your email address"):
+        service.register_member(event, newcomer)
+    assert statuses(db, event) == [] and kinds(db) == []
+    newcomer.email_confirmed_at = datetime.now(UTC)
+    assert service.register_member(event, newcomer).is_confirmed

@@ -80,6 +80,8 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     ),
     "/writeups.atom": same(200, 405),
     "/writeups/": same(200, 405),
+    # The world's token is not a guest confirmation token: the page says the link is not valid.
+    "/writeups/guests/confirm/<token>": same(400, 405),
     "/writeups/<slug>": same(200, 400),
     "/writeups/<slug>/<any(publish, unpublish):change>": row(
         (405, 302), (405, 403), (405, 403), (405, 403), (405, 302), (405, 302)

@@ -37,6 +37,11 @@ def test_form_token_checks_signature_write_up_and_fill_time(app, db):
         service.check_form_token(writeup, token + "x", now=1_010.0)
 
 
+def guest(comment):
+    """The GuestAddress record of a guest comment's mailbox."""
+    return discussions_service.guest_address(comment.guest_email)
+
+
 def test_guest_comments_are_pending_until_an_email_is_approved(db, organiser):
     from eventmgr.accounts.models import User
 
@@ -55,9 +60,12 @@ def test_guest_comments_are_pending_until_an_email_is_approved(db, organiser):
             now=earlier + timedelta(seconds=10),
         )  # fmt: skip
     discussions_service.approve_comment(first, db.session.get(User, organiser.id))
+    token = discussions_service.guest_confirmation_token(first_address := guest(first))
+    assert discussions_service.confirm_guest(token) is first_address
     second = discussions_service.add_guest_comment(
-        topic, name="Gina", email="gina@example.org", body="Again", ip="10.0.0.2"
-    )
+        topic, name="Gina", email="gina@example.org", body="Again", ip="10.0.0.2",
+        proven=[first_address.id],
+    )  # fmt: skip
     assert second.is_published
     db.session.refresh(second.thread)
     assert second.thread.comment_count == 2
