@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ from eventmgr.mail.models import OutboxMessage
 from eventmgr.registrations.models import Registration
 from eventmgr.writeups.models import WriteUp
 from tests.registrations.crowd import Server, Visitor, all_at_once, serving
+from tests.served import server_environment
 
 #: How many requests for the same change arrive at once.
 PARALLEL = 8
@@ -542,6 +544,35 @@ def test_a_member_checked_in_by_eight_organisers_at_once_is_checked_in(server, o
     assert [a.status for a in answers] == [302] * PARALLEL, answers
     assert all("is checked in" in a.message for a in answers), answers
     assert query(server, select(Registration.attended).where(Registration.id == registration_id))
+
+
+def test_a_reset_link_used_by_eight_clicks_at_once_changes_the_password_once(server):
+    user_id, _ = make_person(server)
+    with server.app.app_context():
+        # Signed as the served app signs: with its key, not the test app's.
+        secret = server.app.config["SECRET_KEY"]
+        server.app.config["SECRET_KEY"] = server_environment("", Path())["SECRET_KEY"]
+        try:
+            token = accounts_service.password_reset_token(db.session.get(User, user_id))
+        finally:
+            server.app.config["SECRET_KEY"] = secret
+    path = f"/account/reset/{token}"
+    browsers = []
+    for _ in range(PARALLEL):
+        visitor = Visitor(server)
+        browsers.append(Browser(visitor, visitor.csrf_token(path)))
+    new_password = "a brand new passphrase 2015"
+    answers = by_everyone(browsers, path, password=new_password, confirm_password=new_password)
+    changed = [a for a in answers if a.status == 302 and "password has been changed" in a.message]
+    assert len(changed) == 1, answers
+    # The others see the form again with "just been used", or (arriving after the first was
+    # committed) are told the link was used; none is an error page.
+    assert all(a.status in (200, 302) for a in answers), answers
+    # One device session: only the first use logged anyone in.
+    sessions = query(
+        server, select(func.count(UserSession.id)).where(UserSession.user_id == user_id)
+    )
+    assert sessions == 1
 
 
 def test_a_device_signed_out_by_eight_clicks_at_once_is_signed_out_once(server):
