@@ -12,7 +12,7 @@ from eventmgr.web.text import SINGLE_LINE_MESSAGE, single_line_problem
 from eventmgr.writeups import service as writeups
 from tests.discussions.helpers import field_error, soup
 from tests.security.conftest import login_clients
-from tests.security.test_attack_inputs import forms
+from tests.security.test_attack_inputs import CATALOGUE, form_url, world_params
 
 #: Line feed, carriage return, vertical tab, NEL, line and paragraph separators, a right-to-left
 #: override, a zero-width space and a byte-order mark.
@@ -25,7 +25,18 @@ ALLOWED = [
     "Ana 👩‍💻",
 ]
 
-#: Form (as tests.security.test_attack_inputs.forms names it) → its single-line fields.
+#: A form → the URL rule that tests.security.test_attack_inputs.CATALOGUE describes it by.
+FORMS = {
+    "signup": "/account/signup",
+    "profile": "/account/",
+    "meeting": "/events/new",
+    "meeting-edit": "/events/<slug>/edit",
+    "speaker": "/events/<slug>/speakers",
+    "question": "/events/<slug>/questions",
+    "writeup": "/writeups/new",
+    "guest-reply": "/writeups/<slug>",
+}
+#: A form → its single-line fields.
 SINGLE_LINE_FIELDS = {
     "signup": ["display_name", "organisation"],
     "profile": ["profile-display_name", "profile-organisation"],
@@ -44,7 +55,9 @@ def test_single_line_fields_refuse_line_breaks_beside_the_field_and_keep_the_inp
     app, make_world, form, field
 ):
     world = make_world()
-    actor, url, valid, _, _ = forms(world)[form]
+    entry = CATALOGUE[FORMS[form]]
+    actor, valid = entry["actor"], entry["valid"]
+    url = form_url(FORMS[form], world_params(app, world))
     client = login_clients(app, world)[actor]
     for character in REFUSED:
         value = f"Line one{character}Line two"
