@@ -82,6 +82,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "confirm_password": "long enough pass 1"}},
     "/account/login": {"actor": "anonymous", "valid": {"email": "x@example.org", "password": "p"}},
     "/account/reset": {"actor": "anonymous", "valid": {"email": "x@example.org"}},
+    "/account/login/link": {"actor": "anonymous", "valid": {"email": "x@example.org"}},
     "/account/reset/<token>": {"actor": "anonymous", "params": {"token": "reset_token"},
                                "valid": {"password": "long enough pass 1",
                                          "confirm_password": "long enough pass 1"},
@@ -289,7 +290,8 @@ def test_every_form_the_pages_show_is_in_the_catalogue(app, make_world):
 
 
 GROUPS = {
-    "accounts": ["/account/signup", "/account/login", "/account/reset", "/account/reset/<token>",
+    "accounts": ["/account/signup", "/account/login", "/account/login/link", "/account/reset",
+                 "/account/reset/<token>",
                  "/account/", "/account/password"],
     "meetings": ["/events/new", "/events/<slug>/edit", "/events/<slug>/speakers",
                  "/events/<slug>/speakers/<int:speaker_id>/edit", "/events/<slug>/questions",

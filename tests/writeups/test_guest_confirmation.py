@@ -58,6 +58,7 @@ def test_guest_bylines_say_guest_on_the_page_the_moderation_page_and_the_reply_e
     client.post(writeup["url"], data={"body": "A member's view."})
     client.post("/account/logout")
     [member_comment] = in_app(lambda: list(_db.session.scalars(select(Comment.id))))
+    ordered = select(Comment.id).order_by(Comment.id)
     guest_post(
         client,
         writeup,
@@ -65,7 +66,7 @@ def test_guest_bylines_say_guest_on_the_page_the_moderation_page_and_the_reply_e
         name="Olive Organiser",
         url=f"{writeup['url']}/comments/{member_comment}/reply",
     )
-    [_, guest_comment] = in_app(lambda: list(_db.session.scalars(select(Comment.id))))
+    [_, guest_comment] = in_app(lambda: list(_db.session.scalars(ordered)))
     moderator = app.test_client()
     login_as(organiser, moderator)
     moderation = moderator.get("/moderation/")
