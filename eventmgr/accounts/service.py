@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
@@ -523,19 +525,32 @@ def request_password_reset(email: str) -> None:
 
     Says nothing about whether there was, so the form cannot be used to find members' addresses.
     """
+    _email_link(
+        email,
+        kind="password_reset",
+        subject=f"Reset your {current_app.config['SITE_NAME']} password",
+        link=lambda user: {
+            "reset_url": external_url("accounts.reset_password", token=password_reset_token(user)),
+            "valid_minutes": password_reset_valid_minutes(),
+        },
+    )
+
+
+def _email_link(
+    email: str, *, kind: str, subject: str, link: Callable[[User], dict[str, Any]]
+) -> None:
+    """Queue the `kind` email (template of the same name) to the active account with this address,
+    if there is one, with the link `link(user)` makes; flushes; does nothing otherwise, saying
+    nothing either way (no account enumeration)."""
     user = get_user_by_email(email)
     if user is None or not user.active:
         return
     mail_service.queue_email(
-        kind="password_reset",
+        kind=kind,
         to=user.email,
-        subject=f"Reset your {current_app.config['SITE_NAME']} password",
-        template="password_reset",
-        context={
-            "user": user,
-            "reset_url": external_url("accounts.reset_password", token=password_reset_token(user)),
-            "valid_minutes": password_reset_valid_minutes(),
-        },
+        subject=subject,
+        template=kind,
+        context={"user": user, **link(user)},
     )
 
 
@@ -632,16 +647,11 @@ def sign_in_link_token(user: User) -> str:
 def request_sign_in_link(email: str) -> None:
     """Email a one-time sign-in link to the active account with this address, if there is one;
     flushes. Says nothing about whether there was (no account enumeration)."""
-    user = get_user_by_email(email)
-    if user is None or not user.active:
-        return
-    mail_service.queue_email(
+    _email_link(
+        email,
         kind="sign_in_link",
-        to=user.email,
         subject=f"Your sign-in link for {current_app.config['SITE_NAME']}",
-        template="sign_in_link",
-        context={
-            "user": user,
+        link=lambda user: {
             "sign_in_url": external_url("accounts.sign_in_link", token=sign_in_link_token(user)),
             "valid_minutes": sign_in_link_valid_minutes(),
         },

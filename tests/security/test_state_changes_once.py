@@ -33,6 +33,7 @@ from eventmgr.extensions import db
 from eventmgr.mail.models import OutboxMessage
 from eventmgr.registrations.models import Registration
 from eventmgr.writeups.models import WriteUp
+from tests.events.helpers import meeting_form
 from tests.registrations.crowd import Server, Visitor, all_at_once, serving
 from tests.served import server_environment
 
@@ -441,6 +442,24 @@ def test_a_meeting_published_by_eight_organisers_at_once_is_published_once(serve
     answers = by_everyone(organisers, f"/events/{meeting['slug']}/publish")
     check_once(answers, done="The meeting is published.", already="already published")
     assert query(server, select(Event.status).where(Event.id == meeting["id"])) == "published"
+
+
+def test_a_meeting_moved_by_eight_saves_at_once_is_announced_once(server, organisers):
+    meeting = make_meeting(server, attendees=2)
+    later = datetime.now(UTC) + timedelta(days=14)
+    form = meeting_form(
+        title="Moved meeting",
+        starts_at=f"{later:%Y-%m-%dT%H:00}",
+        ends_at=f"{later + timedelta(hours=2):%Y-%m-%dT%H:00}",
+        timezone="UTC",
+        capacity="",
+        discussion_policy="members",
+    )
+    answers = by_everyone(organisers, f"/events/{meeting['slug']}/edit", **form)
+    assert [a.status for a in answers] == [302] * PARALLEL, answers
+    # Each save after the first finds nothing to change, so only the first is announced.
+    assert emails(server, "meeting-changed") == meeting["attendees"]
+    assert query(server, select(Event.sequence).where(Event.id == meeting["id"])) == 1
 
 
 def test_a_meeting_cancelled_by_eight_organisers_at_once_emails_each_attendee_once(
